@@ -1,0 +1,131 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+const (
+	// busyRetries and busyDelay: how long a plain unmount is retried while
+	// the kernel still finishes the reads we just failed, before falling
+	// back to a lazy unmount.
+	busyRetries = 5
+	busyDelay   = 20 * time.Millisecond
+	// abortGrace is how long to wait for the FUSE loops after aborting the
+	// connection.
+	abortGrace = 5 * time.Second
+)
+
+// Unmount fails every read in flight (EIO), unmounts, and waits until the
+// loops have ended and every FileReader is closed. If the mount stays busy
+// (a process holds a file open) it is detached lazily (MNT_DETACH) and its
+// FUSE connection aborted, so later access there fails instead of
+// hanging. If ctx ends first, the connection is aborted too. Unmount after an
+// unmount from outside returns nil.
+func (s *Server) Unmount(ctx context.Context) error {
+	s.reg.failReads()
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	if err := s.unmount(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.log.Warn("fs: unmount did not finish in time; aborting the FUSE connection", "dir", s.dir, "err", ctx.Err())
+	s.abort()
+	if !s.waitDone(abortGrace) {
+		return fmt.Errorf("fs: unmount %s: file system still busy after abort: %w", s.dir, ctx.Err())
+	}
+	return nil
+}
+
+// unmount detaches the mount point: umount2(2) as root, with a lazy
+// detach and connection abort if it stays busy; fusermount otherwise.
+func (s *Server) unmount(ctx context.Context) error {
+	if !s.asRoot {
+		return s.fusermount(ctx)
+	}
+	for try := 0; ; try++ {
+		err := syscall.Unmount(s.dir, 0)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, syscall.EINVAL):
+			return nil // no longer mounted: unmounted from outside meanwhile
+		case !errors.Is(err, syscall.EBUSY):
+			return fmt.Errorf("fs: unmount %s: %w", s.dir, err)
+		}
+		if try == busyRetries {
+			break
+		}
+		t := time.NewTimer(busyDelay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			try = busyRetries - 1
+		}
+	}
+	s.log.Debug("fs: mount busy, detaching lazily", "dir", s.dir)
+	if err := syscall.Unmount(s.dir, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("fs: lazy unmount %s: %w", s.dir, err)
+	}
+	// Open files keep a detached mount alive; every read fails anyway, so
+	// end the connection now rather than wait for them.
+	s.abort()
+	return nil
+}
+
+// fusermount unmounts as a non-root user, lazily if the mount is busy.
+func (s *Server) fusermount(ctx context.Context) error {
+	bin, err := exec.LookPath("fusermount3")
+	if err != nil {
+		if bin, err = exec.LookPath("fusermount"); err != nil {
+			return fmt.Errorf("fs: unmount %s: no fusermount3 or fusermount: %w", s.dir, err)
+		}
+	}
+	if out, err := exec.CommandContext(ctx, bin, "-u", s.dir).CombinedOutput(); err != nil {
+		s.log.Debug("fs: fusermount -u failed, detaching lazily", "dir", s.dir, "err", err, "output", string(out))
+		if out, err := exec.CommandContext(ctx, bin, "-u", "-z", s.dir).CombinedOutput(); err != nil {
+			return fmt.Errorf("fs: unmount %s: %s: %w", s.dir, out, err)
+		}
+	}
+	return nil
+}
+
+// abort ends the FUSE connection through /sys/fs/fuse/connections (root
+// only; best effort). The FUSE loops then end, and any access to the old
+// mount fails with ENOTCONN.
+func (s *Server) abort() {
+	if s.dev == 0 {
+		return
+	}
+	major, minor := devMajorMinor(s.dev)
+	path := fmt.Sprintf("/sys/fs/fuse/connections/%d/abort", major<<20|minor)
+	if err := os.WriteFile(path, []byte("1"), 0); err != nil {
+		s.log.Debug("fs: abort FUSE connection", "path", path, "err", err)
+	}
+}
+
+// waitDone waits up to d for serving to end.
+func (s *Server) waitDone(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
