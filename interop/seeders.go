@@ -1,0 +1,160 @@
+package interop
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Loopback addresses for the roles in a swarm. libtorrent-based clients keep
+// one peer per IP, so every peer gets its own address; torrentfs itself
+// listens on 127.0.0.1.
+const (
+	LibtorrentIP   = "127.0.0.2"
+	TransmissionIP = "127.0.0.3"
+	Aria2IP        = "127.0.0.4"
+)
+
+// SourceDir is the directory of this package's source (where seeder.py is).
+func SourceDir() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		panic("interop: cannot find source directory")
+	}
+	return filepath.Dir(file)
+}
+
+// StartLibtorrentSeeder runs seeder.py (python3-libtorrent, TCP only, no
+// DHT/LSD/UPnP/NAT-PMP) on listenIP, seeding tt from tt.DataDir. It returns
+// the seeder's listen port once libtorrent has checked the data and seeds.
+func StartLibtorrentSeeder(t testing.TB, tt *Torrent, listenIP string) int {
+	t.Helper()
+	RequireLibtorrent(t)
+	script := filepath.Join(SourceDir(), "seeder.py")
+	p := StartProc(t, ProcOptions{Stdin: true}, Python3, script, tt.Path, tt.DataDir, listenIP)
+	p.WaitOutput(t, "ready\n", 60*time.Second)
+	for _, line := range strings.Split(p.Stdout(), "\n") {
+		if s, ok := strings.CutPrefix(line, "port "); ok {
+			port, err := strconv.Atoi(s)
+			if err != nil {
+				t.Fatalf("interop: seeder printed %q", line)
+			}
+			return port
+		}
+	}
+	t.Fatalf("interop: seeder printed no port:\n%s", p.Stdout())
+	return 0
+}
+
+// StartTransmissionSeeder runs transmission-daemon with DHT, LPD, PEX,
+// port forwarding and uTP off, peers on listenIP and RPC on 127.0.0.1, and
+// adds tt with its data in place so that it verifies and seeds. It returns
+// the peer port once transmission reports the torrent complete. Note that
+// transmission takes about 13 s to start serving a new peer.
+func StartTransmissionSeeder(t testing.TB, tt *Torrent, listenIP string) int {
+	t.Helper()
+	daemon := RequireTool(t, "transmission-daemon", "transmission-daemon")
+	remote := RequireTool(t, "transmission-remote", "transmission-cli")
+	cfg := t.TempDir()
+	peerPort := FreePort(t, listenIP)
+	rpcPort := FreePort(t, "127.0.0.1")
+	settings := map[string]any{
+		"dht-enabled":                    false,
+		"lpd-enabled":                    false,
+		"pex-enabled":                    false,
+		"utp-enabled":                    false,
+		"port-forwarding-enabled":        false,
+		"bind-address-ipv4":              listenIP,
+		"bind-address-ipv6":              "::1",
+		"peer-port":                      peerPort,
+		"peer-port-random-on-start":      false,
+		"rpc-enabled":                    true,
+		"rpc-bind-address":               "127.0.0.1",
+		"rpc-port":                       rpcPort,
+		"rpc-authentication-required":    false,
+		"rpc-whitelist-enabled":          true,
+		"rpc-whitelist":                  "127.0.0.1",
+		"rpc-host-whitelist-enabled":     false,
+		"download-dir":                   tt.DataDir,
+		"incomplete-dir-enabled":         false,
+		"watch-dir-enabled":              false,
+		"start-added-torrents":           true,
+		"ratio-limit-enabled":            false,
+		"idle-seeding-limit-enabled":     false,
+		"speed-limit-up-enabled":         false,
+		"alt-speed-enabled":              false,
+		"blocklist-enabled":              false,
+		"encryption":                     1, // prefer plaintext, accept either
+		"message-level":                  2,
+		"scrape-paused-torrents-enabled": false,
+	}
+	js, err := json.MarshalIndent(settings, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg, "settings.json"), js, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := StartProc(t, ProcOptions{}, daemon, "-f", "-g", cfg)
+
+	rpc := "127.0.0.1:" + strconv.Itoa(rpcPort)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := exec.Command(remote, rpc, "-a", tt.Path, "-w", tt.DataDir).CombinedOutput()
+		if err == nil && strings.Contains(string(out), "success") {
+			break
+		}
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("interop: transmission-remote -a: %v: %s\ndaemon stderr:\n%s", err, out, tail(p.Stderr(), 8192))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		out, err := exec.Command(remote, rpc, "-t", "1", "-i").CombinedOutput()
+		s := string(out)
+		if err == nil && strings.Contains(s, "Percent Done: 100%") && strings.Contains(s, "State: Seeding") {
+			return peerPort
+		}
+		if err == nil && strings.Contains(s, "Error:") && !strings.Contains(s, "Error: None") {
+			t.Fatalf("interop: transmission cannot seed %s:\n%s", tt.Path, s)
+		}
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("interop: transmission not seeding %s: %v\n%s\ndaemon stderr:\n%s", tt.Path, err, s, tail(p.Stderr(), 8192))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Aria2Download downloads tt with aria2c into a new directory, as a peer on
+// listenIP with DHT, LPD and PEX off, and returns the directory. It fails t
+// if aria2c fails or takes longer than timeout.
+func Aria2Download(t testing.TB, tt *Torrent, listenIP string, timeout time.Duration) string {
+	t.Helper()
+	bin := RequireTool(t, "aria2c", "aria2")
+	dir := t.TempDir()
+	port := FreePort(t, listenIP)
+	p := StartProc(t, ProcOptions{}, bin,
+		"--enable-dht=false", "--enable-dht6=false",
+		"--bt-enable-lpd=false", "--enable-peer-exchange=false",
+		"--seed-time=0", "--bt-tracker-connect-timeout=5", "--bt-tracker-timeout=10",
+		"--bt-stop-timeout="+strconv.Itoa(int(timeout/time.Second)),
+		"--interface="+listenIP, "--listen-port="+strconv.Itoa(port),
+		"--disable-ipv6=true", "--no-netrc=true", "--no-conf=true",
+		"--file-allocation=none", "--summary-interval=0", "--console-log-level=warn",
+		"--check-certificate=false", "--follow-torrent=false",
+		"--dir="+dir, tt.Path)
+	ctx, cancel := contextWithTimeout(timeout)
+	defer cancel()
+	code, err := p.Wait(ctx)
+	if err != nil || code != 0 {
+		t.Fatalf("interop: aria2c exit %d: %v\nstdout:\n%s\nstderr:\n%s", code, err, tail(p.Stdout(), 4096), tail(p.Stderr(), 4096))
+	}
+	return dir
+}
