@@ -20,18 +20,21 @@ import (
 // Grace is how long Check waits for goroutines to finish after the test.
 const Grace = 5 * time.Second
 
-// Check records the goroutines running now and returns a function that
-// fails t if, within Grace, goroutines started since are still running.
+// Check records the goroutines running now and fails t if, within Grace
+// after the test and all of its cleanups, goroutines started since are
+// still running. It registers itself with t.Cleanup, so it runs after every
+// cleanup registered later; the function it returns does nothing and exists
+// so that "defer leakcheck.Check(t)()" reads naturally.
 func Check(t testing.TB) func() {
 	t.Helper()
 	before := snapshot()
-	return func() {
-		t.Helper()
+	t.Cleanup(func() {
 		if leaked := waitLeaks(before); len(leaked) > 0 {
 			t.Errorf("leakcheck: %d goroutine(s) still running after the test:\n\n%s",
 				len(leaked), strings.Join(leaked, "\n\n"))
 		}
-	}
+	})
+	return func() {}
 }
 
 // Main runs the package's tests and then fails the run if goroutines
