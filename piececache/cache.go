@@ -1,0 +1,217 @@
+package piececache
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Cache is a persistent store of verified pieces in a Badger database. Its
+// methods are safe for concurrent use.
+//
+// All writes to Badger go through one goroutine (writer.go), which Close
+// stops; reads go straight to Badger.
+type Cache struct {
+	dir  string
+	db   *badger.DB
+	lock *dirLock
+	log  *slog.Logger
+	opts Options
+
+	reqs       chan *request // to the writer
+	quit       chan struct{} // closed by Close to stop the writer
+	writerDone chan struct{} // closed by the writer when it returns
+
+	ops sync.WaitGroup // calls in flight; Close waits for them before closing db
+
+	mu     sync.Mutex // guards idx and closed; never held across Badger calls
+	idx    *index
+	closed bool
+}
+
+var (
+	_ store = (*Cache)(nil)
+	_ store = (*Memory)(nil)
+)
+
+// store is what both implementations offer (fetcher defines its own
+// Storage interface; this only checks that the two agree).
+type store interface {
+	Put(ctx context.Context, ih [20]byte, piece int, data []byte) error
+	ReadAt(ctx context.Context, ih [20]byte, piece int, p []byte, off int64) (int, error)
+	Has(ih [20]byte, piece int) bool
+	Pieces(ctx context.Context, ih [20]byte) ([]int, error)
+	Stats() Stats
+	Close() error
+}
+
+// Open opens (creating if needed) the cache in dir. It fails with an error
+// wrapping ErrInUse if another Cache holds dir, and with one wrapping
+// ErrVersion if dir was written in an unknown format.
+func Open(dir string, opts Options) (*Cache, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("piececache: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := badger.Open(badgerOptions(dir, opts, log))
+	if err != nil {
+		lock.unlock()
+		return nil, fmt.Errorf("piececache: open badger database in %s: %w", dir, err)
+	}
+	c := &Cache{
+		dir: dir, db: db, lock: lock, log: log, opts: opts,
+		reqs:       make(chan *request),
+		quit:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+	if err := c.checkVersion(); err != nil {
+		db.Close()
+		lock.unlock()
+		return nil, err
+	}
+	idx, err := c.loadIndex()
+	if err != nil {
+		db.Close()
+		lock.unlock()
+		return nil, err
+	}
+	c.idx = idx
+	go c.writeLoop()
+	return c, nil
+}
+
+// checkVersion writes FormatVersion into a new cache and refuses a cache of
+// any other version.
+func (c *Cache) checkVersion() error {
+	err := c.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(versionKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			var v [4]byte
+			binary.BigEndian.PutUint32(v[:], FormatVersion)
+			return txn.Set(versionKey, v[:])
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 4 {
+				return &VersionError{Dir: c.dir, Want: FormatVersion, Malformed: true}
+			}
+			if have := binary.BigEndian.Uint32(v); have != FormatVersion {
+				return &VersionError{Dir: c.dir, Have: have, Want: FormatVersion}
+			}
+			return nil
+		})
+	})
+	var ve *VersionError
+	if err != nil && !errors.As(err, &ve) {
+		return fmt.Errorf("piececache: check format version in %s: %w", c.dir, err)
+	}
+	return err
+}
+
+// loadIndex lists the held pieces with a key-only iteration.
+func (c *Cache) loadIndex() (*index, error) {
+	idx := newIndex()
+	err := c.db.View(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.PrefetchValues = false
+		o.Prefix = []byte{piecePrefix}
+		it := txn.NewIterator(o)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			ih, piece, ok := parsePieceKey(item.Key())
+			if !ok {
+				c.log.Warn("piececache: ignoring malformed key", "key", fmt.Sprintf("%x", item.Key()))
+				continue
+			}
+			idx.add(pieceID{ih, piece}, item.EstimatedSize())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("piececache: list pieces in %s: %w", c.dir, err)
+	}
+	return idx, nil
+}
+
+// begin registers a call in flight, or fails if the cache is closed.
+func (c *Cache) begin() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	c.ops.Add(1)
+	return nil
+}
+
+// Has reports whether the piece is held. It does no I/O.
+func (c *Cache) Has(ih [20]byte, piece int) bool {
+	if !validPiece(piece) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closed && c.idx.has(pieceID{ih, uint32(piece)})
+}
+
+// Pieces returns the indexes of ih's held pieces in increasing order. It
+// does no I/O.
+func (c *Cache) Pieces(ctx context.Context, ih [20]byte) ([]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("piececache: pieces: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	return c.idx.list(ih), nil
+}
+
+// Stats reports what is held.
+func (c *Cache) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.idx.stats()
+}
+
+// Close waits for calls in flight, stops the writer, closes the database
+// and releases the directory. Later calls fail with ErrClosed; a second
+// Close returns nil.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+
+	c.ops.Wait()
+	close(c.quit)
+	<-c.writerDone
+	err := c.db.Close()
+	if uerr := c.lock.unlock(); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return fmt.Errorf("piececache: close %s: %w", c.dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,20 @@
+// Package piececache stores verified BitTorrent pieces, keyed by info hash
+// and piece index.
+//
+// Cache keeps them in a Badger v4 database on disk; Memory keeps them in
+// memory with the same semantics, for other packages' tests. Both only ever
+// hold bytes that the caller already verified against the torrent's SHA-1
+// hashes, and Cache never serves a byte that changed on disk since: every
+// value carries a CRC-32C per 64 KiB chunk, and ReadAt checks the chunks it
+// returns (see value.go).
+//
+// On-disk layout of a Cache directory:
+//
+//	DIR/owner.pid   our directory lock (flock) and the owner's PID
+//	DIR/*           Badger's files (MANIFEST, *.vlog, *.sst, *.mem, ...)
+//
+// Keys (see key.go):
+//
+//	0x00 "version"                      format version, uint32 big-endian
+//	'p' + info hash (20) + piece (4 BE)  one verified piece
+package piececache

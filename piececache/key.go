@@ -1,0 +1,51 @@
+package piececache
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// FormatVersion is the on-disk format this build reads and writes: the key
+// layout below and the value layout in value.go.
+const FormatVersion uint32 = 1
+
+const (
+	metaPrefix  = 0x00
+	piecePrefix = 'p'
+	keyLen      = 1 + 20 + 4
+)
+
+// versionKey holds FormatVersion as 4 big-endian bytes.
+var versionKey = []byte{metaPrefix, 'v', 'e', 'r', 's', 'i', 'o', 'n'}
+
+// pieceKey is piecePrefix, the info hash and the big-endian piece index, so
+// one torrent's pieces are a contiguous prefix range in index order.
+func pieceKey(ih [20]byte, piece uint32) []byte {
+	k := make([]byte, keyLen)
+	k[0] = piecePrefix
+	copy(k[1:21], ih[:])
+	binary.BigEndian.PutUint32(k[21:], piece)
+	return k
+}
+
+// torrentPrefix is the key prefix of every piece of ih.
+func torrentPrefix(ih [20]byte) []byte {
+	k := make([]byte, 21)
+	k[0] = piecePrefix
+	copy(k[1:], ih[:])
+	return k
+}
+
+// parsePieceKey is the inverse of pieceKey; ok is false for any other key.
+func parsePieceKey(k []byte) (ih [20]byte, piece uint32, ok bool) {
+	if len(k) != keyLen || k[0] != piecePrefix {
+		return ih, 0, false
+	}
+	copy(ih[:], k[1:21])
+	return ih, binary.BigEndian.Uint32(k[21:]), true
+}
+
+// validPiece reports whether piece can be a key's piece index.
+func validPiece(piece int) bool {
+	return piece >= 0 && uint64(piece) <= math.MaxUint32
+}

@@ -1,0 +1,111 @@
+package piececache
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Memory is an in-memory store with the same semantics as Cache, for tests
+// of the packages that use one. It has no size limit. The zero value is not
+// usable; call NewMemory.
+type Memory struct {
+	mu     sync.Mutex // guards everything below
+	pieces map[pieceID][]byte
+	idx    *index
+	closed bool
+}
+
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory {
+	return &Memory{pieces: map[pieceID][]byte{}, idx: newIndex()}
+}
+
+// Put stores a copy of data as piece of the torrent ih, replacing any
+// earlier copy.
+func (m *Memory) Put(ctx context.Context, ih [20]byte, piece int, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("piececache: put piece %d: %w", piece, err)
+	}
+	if err := validatePut(piece, data); err != nil {
+		return err
+	}
+	id := pieceID{ih, uint32(piece)}
+	buf := append([]byte(nil), data...)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.pieces[id] = buf
+	m.idx.add(id, int64(len(buf)))
+	return nil
+}
+
+// ReadAt copies bytes [off, off+len(p)) of the piece into p, with
+// io.ReaderAt semantics at the piece's end. It returns ErrNotFound if the
+// piece is not held.
+func (m *Memory) ReadAt(ctx context.Context, ih [20]byte, piece int, p []byte, off int64) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("piececache: read piece %d: %w", piece, err)
+	}
+	if !validPiece(piece) {
+		return 0, ErrNotFound
+	}
+	id := pieceID{ih, uint32(piece)}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, ErrClosed
+	}
+	data, ok := m.pieces[id]
+	if !ok {
+		return 0, ErrNotFound
+	}
+	m.idx.touch(id)
+	n, err := pieceRange(len(data), len(p), off)
+	if n > 0 {
+		copy(p[:n], data[off:])
+	}
+	return n, err
+}
+
+// Has reports whether the piece is held.
+func (m *Memory) Has(ih [20]byte, piece int) bool {
+	if !validPiece(piece) {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !m.closed && m.idx.has(pieceID{ih, uint32(piece)})
+}
+
+// Pieces returns the indexes of ih's held pieces in increasing order.
+func (m *Memory) Pieces(ctx context.Context, ih [20]byte) ([]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("piececache: pieces: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	return m.idx.list(ih), nil
+}
+
+// Stats reports what is held.
+func (m *Memory) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.idx.stats()
+}
+
+// Close drops every piece. Later calls fail with ErrClosed.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	m.pieces = nil
+	m.idx = newIndex()
+	return nil
+}

@@ -1,0 +1,72 @@
+package piececache
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// Options configure Open.
+type Options struct {
+	// Logger receives Badger's warnings and errors and our own notes
+	// (corrupt pieces, eviction). Nil discards them.
+	Logger *slog.Logger
+
+	// MaxBytes bounds Stats().Bytes: once a write takes it past MaxBytes,
+	// the least recently used pieces are evicted. 0 means unlimited.
+	MaxBytes int64
+
+	// Tests only.
+	valueLogFileSize int64 // 0 = defaultValueLogFileSize
+	maxBatch         int   // 0 = defaultMaxBatch; 1 turns write batching off
+}
+
+const (
+	// defaultValueLogFileSize bounds one value-log file. Value-log GC
+	// reclaims whole files, so smaller files reclaim space in finer steps;
+	// a file must still hold the largest piece.
+	defaultValueLogFileSize = 256 << 20
+)
+
+// badgerOptions are the settings measured in shared/NOTES.md: pieces go to
+// the value log, small memtables, no compression, no block cache, no
+// conflict detection, no fsync per write (a cache may lose its last writes;
+// the CRCs in value.go make sure it never serves a wrong byte).
+func badgerOptions(dir string, opts Options, log *slog.Logger) badger.Options {
+	vlogSize := opts.valueLogFileSize
+	if vlogSize == 0 {
+		vlogSize = defaultValueLogFileSize
+	}
+	return badger.DefaultOptions(dir).
+		WithValueThreshold(1 << 10).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithCompression(options.None).
+		WithBlockCacheSize(0).
+		WithIndexCacheSize(0).
+		WithDetectConflicts(false).
+		WithSyncWrites(false).
+		WithNumCompactors(2).
+		WithMetricsEnabled(false).
+		WithValueLogFileSize(vlogSize).
+		WithLogger(badgerLogger{log}).
+		WithLoggingLevel(badger.WARNING)
+}
+
+// badgerLogger routes Badger's warnings and errors to slog and drops its
+// info and debug chatter.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error(strings.TrimSpace(fmt.Sprintf(f, a...)), "component", "badger")
+}
+
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn(strings.TrimSpace(fmt.Sprintf(f, a...)), "component", "badger")
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
