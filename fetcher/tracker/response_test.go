@@ -84,11 +84,11 @@ func TestParseDictPeers(t *testing.T) {
 			map[string]any{"ip": "10.1.2.4", "port": 0},               // port 0
 			map[string]any{"ip": "10.1.2.5", "port": 70000},           // out of range
 			map[string]any{"ip": "10.1.2.6", "port": -1},
-			map[string]any{"ip": "10.1.2.7"},                          // no port
-			map[string]any{"port": 6881},                              // no ip
-			map[string]any{"ip": 17, "port": 6881},                    // ip wrong type
-			map[string]any{"ip": "10.1.2.8", "port": "6881"},          // port wrong type
-			map[string]any{"ip": "fe80::1%eth0", "port": 6881},        // zone
+			map[string]any{"ip": "10.1.2.7"},                   // no port
+			map[string]any{"port": 6881},                       // no ip
+			map[string]any{"ip": 17, "port": 6881},             // ip wrong type
+			map[string]any{"ip": "10.1.2.8", "port": "6881"},   // port wrong type
+			map[string]any{"ip": "fe80::1%eth0", "port": 6881}, // zone
 			"not a dict",
 			int64(5),
 			map[string]any{"ip": "::ffff:10.1.2.9", "port": 80},
