@@ -1,0 +1,64 @@
+package fetcher
+
+import (
+	"log/slog"
+	"net/http"
+	"runtime"
+	"time"
+)
+
+// Options configure a Client. The zero value of every field means its
+// documented default.
+type Options struct {
+	// Logger receives the client's logs. Default: discard.
+	Logger *slog.Logger
+	// ListenAddr is where peers connect to us, like "127.0.0.1:0".
+	// Default ":0": every interface, an ephemeral port.
+	ListenAddr string
+	// Storage holds verified pieces. Required.
+	Storage Storage
+	// PeerID is our peer id. Default: "-TF0001-" and 12 random bytes.
+	PeerID [20]byte
+	// MaxPeers bounds connections per torrent. Default 50.
+	MaxPeers int
+	// HashWorkers is how many goroutines check piece hashes. Default GOMAXPROCS.
+	HashWorkers int
+	// HTTPClient is used for HTTP trackers. Default: a client with a 30 s timeout.
+	HTTPClient *http.Client
+	// ReadTimeout turns a read that waited this long for its pieces into
+	// ErrReadTimeout. Default 0: wait as long as the caller's ctx allows.
+	ReadTimeout time.Duration
+	// DialTimeout bounds a TCP connect plus handshake. Default 10 s.
+	DialTimeout time.Duration
+	// MaxInFlightBytes bounds the memory of pieces being downloaded but
+	// not yet verified. Pieces a reader waits for right now may exceed it.
+	// Default 64 MiB.
+	MaxInFlightBytes int64
+	// DisableTrackers turns off announcing, for tests that add peers by hand.
+	DisableTrackers bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ListenAddr == "" {
+		o.ListenAddr = ":0"
+	}
+	if o.MaxPeers <= 0 {
+		o.MaxPeers = 50
+	}
+	if o.HashWorkers <= 0 {
+		o.HashWorkers = runtime.GOMAXPROCS(0)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 10 * time.Second
+	}
+	if o.MaxInFlightBytes <= 0 {
+		o.MaxInFlightBytes = 64 << 20
+	}
+	return o
+}

@@ -1,0 +1,105 @@
+package fetcher
+
+import (
+	"time"
+
+	"github.com/torrentfs/torrentfs/fetcher/peerwire"
+)
+
+const (
+	// urgentHorizon: a piece due within this is started even past the
+	// in-flight memory budget.
+	urgentHorizon = 500 * time.Millisecond
+	// lateAfter: a block of a piece already due, requested this long ago
+	// and not yet received, is also asked of another peer.
+	lateAfter = 400 * time.Millisecond
+)
+
+// fillAllLocked tops up every peer's request pipeline.
+func (t *Torrent) fillAllLocked(now time.Time) {
+	for p := range t.peers {
+		t.fillPeerLocked(p, now)
+	}
+}
+
+// fillPeerLocked sends p requests for the most urgent blocks it can give
+// us, up to its pipeline depth.
+func (t *Torrent) fillPeerLocked(p *peer, now time.Time) {
+	if p.gone || (p.peerChoking && len(p.allowedFast) == 0) {
+		return
+	}
+	for len(p.out) < p.maxOut {
+		ps, b := t.pickLocked(p, now)
+		if ps == nil {
+			return
+		}
+		begin, length := ps.blockBounds(b)
+		ps.addReq(b, p, now)
+		key := blockKey{uint32(ps.index), uint32(begin)}
+		if len(p.out) == 0 {
+			p.lastProgress = now
+		}
+		p.out[key] = now
+		p.queue(&peerwire.Message{ID: peerwire.Request, Index: key.index, Begin: key.begin, Length: uint32(length)})
+	}
+}
+
+// pickLocked chooses the block to ask p for next, or returns nil.
+func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
+	wl := t.wantListLocked()
+	for _, w := range wl {
+		if t.have.Has(w.piece) || !p.hasLocked(w.piece) {
+			continue
+		}
+		if p.peerChoking && !p.allowedFast[uint32(w.piece)] {
+			continue
+		}
+		ps := t.pieces[w.piece]
+		if ps == nil {
+			size := int(t.info.PieceSize(w.piece))
+			urgent := !w.deadline.After(now.Add(urgentHorizon))
+			if !urgent && t.inflight+int64(size) > t.c.opts.MaxInFlightBytes {
+				continue
+			}
+			ps = newPieceState(w.piece, size)
+			ps.buf = t.getBuf(size)
+			t.pieces[w.piece] = ps
+			t.inflight += int64(size)
+		}
+		if ps.verifying || (ps.excluded[p] && t.othersHaveLocked(ps, p)) {
+			continue
+		}
+		if b := ps.nextFree(); b >= 0 {
+			return ps, b
+		}
+	}
+	// Every wanted block is asked for. For pieces already due, ask p too
+	// for blocks that are late from another peer; the loser is cancelled.
+	for _, w := range wl {
+		if w.deadline.After(now) {
+			break
+		}
+		ps := t.pieces[w.piece]
+		if ps == nil || ps.verifying || !p.hasLocked(w.piece) || ps.excluded[p] {
+			continue
+		}
+		if p.peerChoking && !p.allowedFast[uint32(w.piece)] {
+			continue
+		}
+		if b := ps.lateBlock(p, now, lateAfter); b >= 0 {
+			return ps, b
+		}
+	}
+	return nil, -1
+}
+
+// othersHaveLocked reports whether a connected peer other than the excluded
+// ones has ps's piece.
+func (t *Torrent) othersHaveLocked(ps *pieceState, p *peer) bool {
+	for q := range t.peers {
+		if q != p && !ps.excluded[q] && !q.gone && q.hasLocked(ps.index) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,65 @@
+package fetcher
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/torrentfs/torrentfs/fetcher/peerwire"
+)
+
+// handleRequestLocked validates a peer's request and queues it for the
+// write loop, which reads the block from storage outside any lock.
+func (t *Torrent) handleRequestLocked(p *peer, m *peerwire.Message) error {
+	n := t.info.NumPieces()
+	if int(m.Index) >= n {
+		return fmt.Errorf("%w: request for piece %d of %d", errProtocol, m.Index, n)
+	}
+	size := t.info.PieceSize(int(m.Index))
+	if m.Length == 0 || m.Length > peerwire.BlockSize || int64(m.Begin)+int64(m.Length) > size {
+		return fmt.Errorf("%w: request for %d bytes at %d of piece %d (size %d)", errProtocol, m.Length, m.Begin, m.Index, size)
+	}
+	reject := func() {
+		if p.fast {
+			p.queue(&peerwire.Message{ID: peerwire.Reject, Index: m.Index, Begin: m.Begin, Length: m.Length})
+		}
+	}
+	if p.amChoking || !t.have.Has(int(m.Index)) {
+		reject()
+		return nil
+	}
+	p.outMu.Lock()
+	full := len(p.uploads) >= maxUploadQueue
+	if !full {
+		p.uploads = append(p.uploads, peerwire.Message{ID: peerwire.Request, Index: m.Index, Begin: m.Begin, Length: m.Length})
+	}
+	p.outMu.Unlock()
+	if full {
+		reject()
+		return nil
+	}
+	p.wakeWriter()
+	return nil
+}
+
+// cancelUpload drops a queued request the peer no longer wants.
+func (p *peer) cancelUpload(m *peerwire.Message) {
+	p.outMu.Lock()
+	defer p.outMu.Unlock()
+	for i, u := range p.uploads {
+		if u.Index == m.Index && u.Begin == m.Begin && u.Length == m.Length {
+			p.uploads = append(p.uploads[:i], p.uploads[i+1:]...)
+			return
+		}
+	}
+}
+
+// appendBlock reads a requested block and appends it as a piece message.
+func (t *Torrent) appendBlock(ctx context.Context, dst []byte, r peerwire.Message) ([]byte, error) {
+	var block [peerwire.BlockSize]byte
+	b := block[:r.Length]
+	if err := t.readVerified(ctx, int(r.Index), b, int64(r.Begin)); err != nil {
+		return dst, err
+	}
+	t.uploaded.Add(int64(len(b)))
+	return peerwire.AppendMessage(dst, &peerwire.Message{ID: peerwire.Piece, Index: r.Index, Begin: r.Begin, Block: b}), nil
+}
