@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -104,18 +107,48 @@ func (s *Server) fusermount(ctx context.Context) error {
 	return nil
 }
 
-// abort ends the FUSE connection through /sys/fs/fuse/connections (root
-// only; best effort). The FUSE loops then end, and any access to the old
-// mount fails with ENOTCONN.
+// abort ends the FUSE connection by writing to its "abort" file in fusectl
+// (root only; best effort). The FUSE loops then end, and any access to the
+// old mount fails with ENOTCONN. If fusectl is not mounted at
+// /sys/fs/fuse/connections, a private instance is mounted in a temporary
+// folder for the write and unmounted again.
 func (s *Server) abort() {
 	if s.dev == 0 {
 		return
 	}
 	major, minor := devMajorMinor(s.dev)
-	path := fmt.Sprintf("/sys/fs/fuse/connections/%d/abort", major<<20|minor)
-	if err := os.WriteFile(path, []byte("1"), 0); err != nil {
-		s.log.Debug("fs: abort FUSE connection", "path", path, "err", err)
+	conn := strconv.FormatUint(major<<20|minor, 10) // the kernel's dev_t encoding
+	err := writeAbort(filepath.Join(sysConnections, conn))
+	if errors.Is(err, fs.ErrNotExist) && s.asRoot {
+		err = s.abortPrivate(conn)
 	}
+	if err != nil {
+		s.log.Debug("fs: abort FUSE connection", "conn", conn, "err", err)
+	}
+}
+
+const sysConnections = "/sys/fs/fuse/connections"
+
+func writeAbort(connDir string) error {
+	return os.WriteFile(filepath.Join(connDir, "abort"), []byte("1"), 0)
+}
+
+// abortPrivate mounts fusectl on a temporary folder to abort conn.
+func (s *Server) abortPrivate(conn string) error {
+	tmp, err := os.MkdirTemp("", "torrentfs-fusectl-")
+	if err != nil {
+		return fmt.Errorf("fs: abort: %w", err)
+	}
+	defer os.Remove(tmp)
+	if err := syscall.Mount("fusectl", tmp, "fusectl", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("fs: abort: mount fusectl: %w", err)
+	}
+	defer func() {
+		if err := syscall.Unmount(tmp, syscall.MNT_DETACH); err != nil {
+			s.log.Debug("fs: unmount private fusectl", "dir", tmp, "err", err)
+		}
+	}()
+	return writeAbort(filepath.Join(tmp, conn))
 }
 
 // waitDone waits up to d for serving to end.
