@@ -31,6 +31,17 @@ type File struct {
 	Pad    bool  // BEP 47 padding file: part of the layout, hidden from users
 }
 
+// FullPath returns file f's path below a mount root: the Path itself for
+// a single-file torrent (which is [Name]), else Name followed by Path. The
+// result is a new slice. It panics unless 0 <= f < len(Files).
+func (i *Info) FullPath(f int) []string {
+	p := i.Files[f].Path
+	if !i.MultiFile {
+		return append([]string(nil), p...)
+	}
+	return append([]string{i.Name}, p...)
+}
+
 // ParseInfo parses and validates a bare bencoded info dictionary, as
 // exchanged by BEP 9. A bencode error is a *SyntaxError; anything else
 // matches ErrInvalid.

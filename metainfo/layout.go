@@ -42,7 +42,8 @@ func (i *Info) PieceAt(off int64) int {
 }
 
 // FilePieces returns the pieces [first, end) that hold file f's bytes. For
-// an empty file first == end. It panics unless 0 <= f < len(Files).
+// an empty file first == end (and may equal NumPieces() for an empty file at
+// the very end). Neighbouring files may share their boundary pieces. It panics unless 0 <= f < len(Files).
 func (i *Info) FilePieces(f int) (first, end int) {
 	if f < 0 || f >= len(i.Files) {
 		panic(fmt.Sprintf("metainfo: FilePieces(%d) with %d files", f, len(i.Files)))

@@ -77,6 +77,24 @@ func TestLayout(t *testing.T) {
 	if err := layoutProblem(i); err != nil {
 		t.Error(err)
 	}
+	if got := i.FullPath(3); !reflect.DeepEqual(got, []string{"d", "sub", "d"}) {
+		t.Errorf("FullPath(3) = %q", got)
+	}
+	got := i.FullPath(0)
+	got[0] = "changed"
+	if i.Name != "d" || i.Files[0].Path[0] != "a" {
+		t.Error("FullPath shares memory with Info")
+	}
+}
+
+func TestFullPathSingleFile(t *testing.T) {
+	m, err := Parse(torrentWith(t, singleInfo("only.bin", 16384, 10), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Info.FullPath(0); !reflect.DeepEqual(got, []string{"only.bin"}) {
+		t.Errorf("FullPath(0) = %q", got)
+	}
 }
 
 func TestLayoutPanicsOnCallerBugs(t *testing.T) {
