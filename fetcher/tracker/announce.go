@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 )
 
@@ -22,8 +23,9 @@ type AnnounceRequest struct {
 	Port                       uint16 // our listening port
 	Uploaded, Downloaded, Left int64  // bytes; must not be negative
 	Event                      Event
-	NumWant                    int    // peers wanted; <= 0 leaves it to the tracker
-	Key                        uint32 // sent as 8 hex digits; identifies us across IP changes
+	NumWant                    int        // peers wanted; <= 0 leaves it to the tracker
+	Key                        uint32     // sent as 8 hex digits; identifies us across IP changes
+	IP                         netip.Addr // optional "ip" parameter; the zero Addr omits it
 }
 
 // Announce sends req to the tracker at announceURL and returns its reply.

@@ -32,6 +32,10 @@ func announceURL(base *url.URL, req *AnnounceRequest) (string, error) {
 		q.WriteString("&numwant=" + strconv.Itoa(req.NumWant))
 	}
 	q.WriteString(fmt.Sprintf("&key=%08x", req.Key))
+	if req.IP.IsValid() {
+		q.WriteString("&ip=")
+		appendEscaped(&q, []byte(req.IP.Unmap().String()))
+	}
 	if req.Event != None {
 		q.WriteString("&event=" + req.Event.String())
 	}
