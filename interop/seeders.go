@@ -119,7 +119,8 @@ func StartTransmissionSeeder(t testing.TB, tt *Torrent, listenIP string) int {
 	for {
 		out, err := exec.Command(remote, rpc, "-t", "1", "-i").CombinedOutput()
 		s := string(out)
-		if err == nil && strings.Contains(s, "Percent Done: 100%") && strings.Contains(s, "State: Seeding") {
+		if err == nil && strings.Contains(s, "Percent Done: 100%") &&
+			(strings.Contains(s, "State: Seeding") || strings.Contains(s, "State: Idle")) {
 			return peerPort
 		}
 		if err == nil && strings.Contains(s, "Error:") && !strings.Contains(s, "Error: None") {
