@@ -100,7 +100,8 @@ func bodyLen(m *Message) int {
 }
 
 // AppendMessage appends m's wire encoding, including its 4-byte length
-// prefix, to dst and returns the extended slice.
+// prefix, to dst and returns the extended slice. Fields that do not belong
+// to m.ID are ignored; an unknown ID is written as a bare one-byte message.
 func AppendMessage(dst []byte, m *Message) []byte {
 	if m.Keepalive {
 		return append(dst, 0, 0, 0, 0)

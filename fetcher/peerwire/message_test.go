@@ -278,3 +278,24 @@ func TestSlicesReusedAcrossDecodes(t *testing.T) {
 		t.Fatal("second block wrong or buffer not reused")
 	}
 }
+
+func TestMessageString(t *testing.T) {
+	for _, tc := range []struct {
+		m    Message
+		want string
+	}{
+		{Message{Keepalive: true}, "keepalive"},
+		{Message{ID: Unchoke}, "unchoke"},
+		{Message{ID: Have, Index: 3}, "have(index=3)"},
+		{Message{ID: Request, Index: 1, Begin: 16384, Length: 16384}, "request(index=1 begin=16384 length=16384)"},
+		{Message{ID: Piece, Index: 1, Block: make([]byte, 10)}, "piece(index=1 begin=0, 10 bytes)"},
+		{Message{ID: Bitfield, Bitfield: make([]byte, 2)}, "bitfield(2 bytes)"},
+		{Message{ID: Port, Port: 6881}, "port(6881)"},
+		{Message{ID: Extended, ExtendedID: 2, Payload: make([]byte, 5)}, "extended(id=2, 5 bytes)"},
+		{Message{ID: 99}, "unknown(99)"},
+	} {
+		if got := tc.m.String(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
