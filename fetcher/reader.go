@@ -201,3 +201,22 @@ func (t *Torrent) waitPiece(ctx context.Context, i int) error {
 		return ErrClosed
 	}
 }
+
+// Ready reports, without blocking, whether a read of n bytes at file
+// offset off would be served at once: every piece under it is verified.
+func (r *Reader) Ready(off int64, n int) bool {
+	if off < 0 || n <= 0 || off >= r.file.Length {
+		return true
+	}
+	end := min(off+int64(n), r.file.Length)
+	info := r.t.info
+	first, last := info.PieceAt(r.file.Offset+off), info.PieceAt(r.file.Offset+end-1)
+	r.t.mu.Lock()
+	defer r.t.mu.Unlock()
+	for i := first; i <= last; i++ {
+		if !r.t.have.Has(i) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"text/tabwriter"
+
+	"github.com/torrentfs/torrentfs/metainfo"
+)
+
+func runInfo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("info", "torrentfs info <file.torrent>",
+		"  torrentfs info ubuntu.torrent", stderr)
+	if err := parseFlags(fs, args, 1, "one .torrent file"); err != nil {
+		return err
+	}
+	mi, err := metainfo.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	printInfo(stdout, mi)
+	return nil
+}
+
+func printInfo(w io.Writer, mi *metainfo.MetaInfo) {
+	info := mi.Info
+	n := info.NumPieces()
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	fmt.Fprintf(tw, "Name:\t%s\n", info.Name)
+	fmt.Fprintf(tw, "Info hash:\t%s\n", mi.InfoHash)
+	fmt.Fprintf(tw, "Size:\t%s (%d bytes)\n", sizeString(info.TotalLength), info.TotalLength)
+	fmt.Fprintf(tw, "Pieces:\t%d × %s (last %s)\n", n, sizeString(info.PieceLength), sizeString(info.PieceSize(n-1)))
+	fmt.Fprintf(tw, "Private:\t%s\n", yesNo(info.Private))
+	if mi.CreatedBy != "" {
+		fmt.Fprintf(tw, "Created by:\t%s\n", mi.CreatedBy)
+	}
+	if !mi.CreationDate.IsZero() {
+		fmt.Fprintf(tw, "Created:\t%s\n", mi.CreationDate.UTC().Format("2006-01-02 15:04:05 MST"))
+	}
+	if mi.Comment != "" {
+		fmt.Fprintf(tw, "Comment:\t%s\n", mi.Comment)
+	}
+	tw.Flush()
+
+	var files []metainfo.File
+	for _, f := range info.Files {
+		if !f.Pad {
+			files = append(files, f)
+		}
+	}
+	fmt.Fprintf(w, "\nFiles (%d):\n", len(files))
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	for _, f := range files {
+		p := path.Join(f.Path...)
+		if info.MultiFile {
+			p = path.Join(info.Name, p)
+		}
+		fmt.Fprintf(tw, "  %s\t  %s\n", sizeString(f.Length), p)
+	}
+	tw.Flush()
+
+	tiers := mi.Trackers()
+	fmt.Fprintf(w, "\nTrackers:")
+	if len(tiers) == 0 {
+		fmt.Fprintf(w, " none\n")
+	} else {
+		fmt.Fprintln(w)
+		for i, tier := range tiers {
+			for _, u := range tier {
+				fmt.Fprintf(w, "  tier %d: %s\n", i+1, u)
+			}
+		}
+	}
+	if len(mi.URLList) > 0 {
+		fmt.Fprintf(w, "\nWeb seeds:\n")
+		for _, u := range mi.URLList {
+			fmt.Fprintf(w, "  %s\n", u)
+		}
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/torrentfs/torrentfs/metainfo"
+)
+
+// shutdownTimeout bounds unmounting and leaving the swarm.
+const shutdownTimeout = 15 * time.Second
+
+// peerList is a repeatable --peer flag.
+type peerList []netip.AddrPort
+
+func (p *peerList) String() string {
+	s := make([]string, len(*p))
+	for i, a := range *p {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *peerList) Set(v string) error {
+	a, err := netip.ParseAddrPort(v)
+	if err != nil {
+		return fmt.Errorf("want IP:PORT: %v", err)
+	}
+	*p = append(*p, a)
+	return nil
+}
+
+// addSessionFlags registers the flags mount and demo share.
+func addSessionFlags(fs *flag.FlagSet, cfg *sessionConfig, level *logLevelFlag) {
+	fs.StringVar(&cfg.CacheDir, "cache-dir", defaultCacheDir(), "where verified pieces are kept across mounts")
+	fs.StringVar(&cfg.Listen, "listen", ":0", "address to accept peers on, like 127.0.0.1:0 or :6881")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 0, "fail a read with EIO after waiting this long for its pieces (0: wait, like a slow disk)")
+	fs.BoolVar(&cfg.AllowOther, "allow-other", false, "let other users read the mount (non-root needs user_allow_other in /etc/fuse.conf)")
+	fs.BoolVar(&cfg.DebugFUSE, "debug-fuse", false, "log every FUSE request (with --log-level debug)")
+	fs.Var(level, "log-level", "debug, info, warn or error")
+}
+
+func runMount(args []string, stdout, stderr io.Writer) error {
+	cfg := sessionConfig{}
+	level := &logLevelFlag{level: slog.LevelWarn}
+	var peers peerList
+	fs := newFlagSet("mount", "torrentfs mount [flags] <file.torrent> <mountpoint>",
+		"  mkdir -p ~/t && torrentfs mount --cache-dir /var/cache/torrentfs ubuntu.torrent ~/t\n"+
+			"  mpv ~/t/ubuntu.iso        # reads start at once; Ctrl-C or 'umount ~/t' to stop", stderr)
+	addSessionFlags(fs, &cfg, level)
+	fs.Var(&peers, "peer", "connect to this peer (IP:PORT) as well as the trackers' (repeatable)")
+	if err := parseFlags(fs, args, 2, "a .torrent file and a mount point"); err != nil {
+		return err
+	}
+	cfg.Logger = level.logger(stderr)
+	cfg.Peers = peers
+	mi, err := metainfo.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return mountAndWait(ctx, cfg, mi, fs.Arg(1), stderr)
+}
+
+// mountAndWait mounts mi at dir and serves it until ctx ends (a signal) or
+// the mount is unmounted from outside, then shuts down cleanly.
+func mountAndWait(ctx context.Context, cfg sessionConfig, mi *metainfo.MetaInfo, dir string, stderr io.Writer) error {
+	s, err := startSession(ctx, cfg, mi, dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "torrentfs: mounted %s (%s) at %s; Ctrl-C or 'umount %s' to stop\n",
+		mountedName(mi), sizeString(mi.Info.TotalLength), dir, dir)
+	unmounted := make(chan struct{})
+	go func() {
+		s.srv.Wait()
+		close(unmounted)
+	}()
+	select {
+	case <-ctx.Done():
+	case <-unmounted:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = s.close(sctx)
+	<-unmounted
+	if err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	fmt.Fprintf(stderr, "torrentfs: unmounted %s\n", dir)
+	return nil
+}
+
+// mountedName is what appears at the mount root for mi.
+func mountedName(mi *metainfo.MetaInfo) string {
+	if mi.Info.MultiFile {
+		return mi.Info.Name + "/"
+	}
+	return path.Join(mi.Info.Files[0].Path...)
+}

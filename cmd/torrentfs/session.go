@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/torrentfs/torrentfs/fetcher"
+	"github.com/torrentfs/torrentfs/fs"
+	"github.com/torrentfs/torrentfs/metainfo"
+	"github.com/torrentfs/torrentfs/piececache"
+)
+
+// sessionConfig is what a mount needs, from flags or from the demo.
+type sessionConfig struct {
+	Logger      *slog.Logger
+	CacheDir    string
+	Listen      string
+	ReadTimeout time.Duration
+	AllowOther  bool
+	DebugFUSE   bool
+	Peers       []netip.AddrPort // connected to at once, besides trackers'
+}
+
+// session is a mounted torrent: its cache, client and FUSE server.
+type session struct {
+	log    *slog.Logger
+	cache  *piececache.Cache
+	client *fetcher.Client
+	tor    *fetcher.Torrent
+	srv    *fs.Server
+}
+
+// startSession opens the cache, joins the swarm and mounts mi at dir.
+// On error everything it started is stopped again.
+func startSession(ctx context.Context, cfg sessionConfig, mi *metainfo.MetaInfo, dir string) (_ *session, err error) {
+	if st, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("mount point: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("mount point %s is not a directory", dir)
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		return nil, fmt.Errorf("FUSE is not available (%w); load the fuse module or run where /dev/fuse exists", err)
+	}
+	if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache directory: %w", err)
+	}
+	s := &session{log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			s.close(context.Background())
+		}
+	}()
+	s.cache, err = piececache.Open(cfg.CacheDir, piececache.Options{Logger: cfg.Logger.With("pkg", "piececache")})
+	if err != nil {
+		return nil, err
+	}
+	s.client, err = fetcher.New(fetcher.Options{
+		Logger:      cfg.Logger.With("pkg", "fetcher"),
+		ListenAddr:  cfg.Listen,
+		Storage:     s.cache,
+		ReadTimeout: cfg.ReadTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.tor, err = s.client.AddTorrent(ctx, mi)
+	if err != nil {
+		return nil, err
+	}
+	s.tor.AddPeers(cfg.Peers...)
+	s.srv, err = fs.Mount(dir, fs.Options{
+		Logger:     cfg.Logger.With("pkg", "fs"),
+		Debug:      cfg.DebugFUSE,
+		AllowOther: cfg.AllowOther,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.srv.AddTorrent(newFSTorrent(s.tor)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// close unmounts (failing reads still blocked), leaves the swarm and closes
+// the cache, in that order. It is safe on a half-started session.
+func (s *session) close(ctx context.Context) error {
+	var errs []error
+	if s.srv != nil {
+		if err := s.srv.Unmount(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.client != nil {
+		errs = append(errs, s.client.Close())
+	}
+	if s.cache != nil {
+		errs = append(errs, s.cache.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// defaultCacheDir is the user's cache directory plus "torrentfs".
+func defaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = filepath.Join(os.TempDir(), "torrentfs-cache")
+		return d
+	}
+	return filepath.Join(d, "torrentfs")
+}
