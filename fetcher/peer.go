@@ -108,26 +108,27 @@ func (p *peer) wakeWriter() {
 	}
 }
 
+// uploadBatch is how many requested blocks one write may carry.
+const uploadBatch = 16
+
 // writeLoop writes queued messages and serves queued uploads until the
-// peer ends.
+// peer ends. Control messages go first; blocks are read from storage here,
+// outside every lock, up to uploadBatch per write.
 func (p *peer) writeLoop(ctx context.Context) {
 	var buf, spare []byte
+	var ups []peerwire.Message
 	keepalive := time.NewTimer(keepaliveEvery)
 	defer keepalive.Stop()
 	for {
 		p.outMu.Lock()
 		buf, p.outBuf = p.outBuf, spare[:0]
-		var up peerwire.Message
-		hasUp := false
-		if len(buf) == 0 && len(p.uploads) > 0 {
-			up, hasUp = p.uploads[0], true
-			p.uploads = p.uploads[1:]
-		}
+		n := min(len(p.uploads), uploadBatch)
+		ups = append(ups[:0], p.uploads[:n]...)
+		p.uploads = p.uploads[n:]
 		p.outMu.Unlock()
-		if hasUp {
+		for _, up := range ups {
 			var err error
-			buf, err = p.t.appendBlock(ctx, buf, up)
-			if err != nil {
+			if buf, err = p.t.appendBlock(ctx, buf, up); err != nil {
 				p.log.Debug("cannot serve request", "index", up.Index, "err", err)
 				if p.fast {
 					buf = peerwire.AppendMessage(buf, &peerwire.Message{ID: peerwire.Reject, Index: up.Index, Begin: up.Begin, Length: up.Length})
@@ -238,4 +239,5 @@ func (t *Torrent) dropRequestsLocked(p *peer) {
 		}
 	}
 	clear(p.out)
+	t.freedLocked()
 }

@@ -78,7 +78,10 @@ func (t *Torrent) handleLocked(p *peer, m *peerwire.Message) (*pieceState, error
 			return nil, fmt.Errorf("%w: have for piece %d of %d", errProtocol, m.Index, n)
 		}
 		p.bitfield.Set(int(m.Index))
-		t.updateInterestLocked(p)
+		if !p.amInterested && !t.have.Has(int(m.Index)) {
+			p.amInterested = true
+			p.queue(&peerwire.Message{ID: peerwire.Interested})
+		}
 		t.fillPeerLocked(p, now)
 	case peerwire.Bitfield:
 		if err := peerwire.ValidateBitfield(m.Bitfield, n); err != nil {
@@ -110,6 +113,7 @@ func (t *Torrent) handleLocked(p *peer, m *peerwire.Message) (*pieceState, error
 			if ps := t.pieces[int(m.Index)]; ps != nil {
 				ps.dropReq(int(m.Begin)/peerwire.BlockSize, p)
 			}
+			t.freedLocked()
 			t.fillAllLocked(now)
 		}
 	case peerwire.AllowedFast:
@@ -179,7 +183,7 @@ func (t *Torrent) handleBlockLocked(p *peer, m *peerwire.Message, now time.Time)
 		return nil, nil
 	}
 	if ps.got[b] {
-		ps.dropReq(b, p)
+		ps.dropReq(b, p) // frees nothing: the block is received
 		t.fillPeerLocked(p, now)
 		return nil, nil
 	}

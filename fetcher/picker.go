@@ -47,7 +47,12 @@ func (t *Torrent) fillPeerLocked(p *peer, now time.Time) {
 // pickLocked chooses the block to ask p for next, or returns nil.
 func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
 	wl := t.wantListLocked()
-	for _, w := range wl {
+	for i := t.pickFrom; i < len(wl); i++ {
+		w := wl[i]
+		if i == t.pickFrom && t.exhaustedLocked(w.piece) {
+			t.pickFrom++ // nobody can be asked for it: skip it from now on
+			continue
+		}
 		if t.have.Has(w.piece) || !p.hasLocked(w.piece) {
 			continue
 		}
@@ -92,6 +97,22 @@ func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
 	}
 	return nil, -1
 }
+
+// exhaustedLocked reports whether no peer can be asked for any block of
+// piece i: it is had, being verified, or every block is received or
+// requested. Only events that free a block change that; they call
+// freedLocked.
+func (t *Torrent) exhaustedLocked(i int) bool {
+	if t.have.Has(i) {
+		return true
+	}
+	ps := t.pieces[i]
+	return ps != nil && (ps.verifying || ps.numFree == 0)
+}
+
+// freedLocked makes the picker look at every wanted piece again, after a
+// block became free to request.
+func (t *Torrent) freedLocked() { t.pickFrom = 0 }
 
 // othersHaveLocked reports whether a connected peer other than the excluded
 // ones has ps's piece.

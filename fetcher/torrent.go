@@ -41,6 +41,7 @@ type Torrent struct {
 	wants     map[*Reader][]want           // what each reader wants next
 	wantList  []want                       // merged wants by deadline; valid unless wantsDirty
 	wantDirty bool                         //
+	pickFrom  int                          // wantList entries before it are exhausted (see exhaustedLocked)
 	peers     map[*peer]struct{}           // connected, after handshake
 	known     map[netip.AddrPort]*peerAddr // every address we heard of
 	dialing   int                          // dials in progress

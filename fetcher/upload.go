@@ -55,11 +55,12 @@ func (p *peer) cancelUpload(m *peerwire.Message) {
 
 // appendBlock reads a requested block and appends it as a piece message.
 func (t *Torrent) appendBlock(ctx context.Context, dst []byte, r peerwire.Message) ([]byte, error) {
-	var block [peerwire.BlockSize]byte
-	b := block[:r.Length]
-	if err := t.readVerified(ctx, int(r.Index), b, int64(r.Begin)); err != nil {
-		return dst, err
+	// Frame the message, then read the block straight into its place.
+	start := len(dst)
+	dst = peerwire.AppendMessage(dst, &peerwire.Message{ID: peerwire.Piece, Index: r.Index, Begin: r.Begin, Block: make([]byte, r.Length)})
+	if err := t.readVerified(ctx, int(r.Index), dst[len(dst)-int(r.Length):], int64(r.Begin)); err != nil {
+		return dst[:start], err
 	}
-	t.uploaded.Add(int64(len(b)))
-	return peerwire.AppendMessage(dst, &peerwire.Message{ID: peerwire.Piece, Index: r.Index, Begin: r.Begin, Block: b}), nil
+	t.uploaded.Add(int64(r.Length))
+	return dst, nil
 }

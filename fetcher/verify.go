@@ -131,6 +131,7 @@ func (t *Torrent) pieceFailed(ps *pieceState) {
 	ps.failed = append(ps.failed[:0], ps.buf...)
 	ps.failedSender = append(ps.failedSender[:0], ps.sender...)
 	ps.reset()
+	t.freedLocked()
 	t.fillAllLocked(time.Now())
 }
 

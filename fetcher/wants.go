@@ -34,6 +34,7 @@ func (t *Torrent) wantListLocked() []want {
 		return t.wantList
 	}
 	t.wantDirty = false
+	t.pickFrom = 0
 	earliest := make(map[int]time.Time)
 	for _, ws := range t.wants {
 		for _, w := range ws {
