@@ -213,6 +213,9 @@ func hashPieces(ctx context.Context, files []CreateFile, total, pl int64) (strin
 				end := min(start+pl, total)
 				h.Reset()
 				for o := start; o < end; {
+					if ctx.Err() != nil {
+						return
+					}
 					chunk := buf[:min(int64(len(buf)), end-o)]
 					if err := readStream(files, offsets, o, chunk); err != nil {
 						mu.Lock()
