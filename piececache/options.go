@@ -52,8 +52,7 @@ func badgerOptions(dir string, opts Options, log *slog.Logger) badger.Options {
 		WithNumCompactors(2).
 		WithMetricsEnabled(false).
 		WithValueLogFileSize(vlogSize).
-		WithLogger(badgerLogger{log}).
-		WithLoggingLevel(badger.WARNING)
+		WithLogger(badgerLogger{log}) // not WithLoggingLevel: it replaces the logger
 }
 
 // badgerLogger routes Badger's warnings and errors to slog and drops its

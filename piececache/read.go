@@ -39,13 +39,14 @@ func (c *Cache) ReadAt(ctx context.Context, ih [20]byte, piece int, p []byte, of
 		n       int
 		rerr    error
 		version uint64
+		found   bool
 	)
 	err := c.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(pieceKey(ih, id.piece))
 		if err != nil {
 			return err
 		}
-		version = item.Version()
+		version, found = item.Version(), true
 		// Copy only the requested range, inside the callback: v is valid
 		// only here, and a piece may be megabytes.
 		return item.Value(func(v []byte) error {
@@ -56,8 +57,13 @@ func (c *Cache) ReadAt(ctx context.Context, ih [20]byte, piece int, p []byte, of
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
 		return 0, ErrNotFound // evicted or forgotten since the index said so
-	case err != nil:
+	case err != nil && !found:
 		return 0, fmt.Errorf("piececache: read piece %d of %x: %w", piece, ih, err)
+	case err != nil:
+		// Badger holds the key but cannot give back its value (a damaged
+		// value log): as good as corrupt, for a cache.
+		rerr = fmt.Errorf("value unreadable: %w (%w)", err, ErrCorrupt)
+		fallthrough
 	case errors.Is(rerr, ErrCorrupt):
 		c.log.Warn("piececache: forgetting corrupt piece", "infohash", fmt.Sprintf("%x", ih), "piece", piece, "err", rerr)
 		if ferr := c.submit(ctx, &request{op: opForget, id: id, version: version}); ferr != nil {
