@@ -314,8 +314,8 @@ func TestCorruptOnDisk(t *testing.T) {
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
 type syncBuffer struct {
-	mu  sync.Mutex // guards b
-	b   bytes.Buffer
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
