@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -98,19 +100,66 @@ func (p *Proc) stop(t testing.TB, sig syscall.Signal, grace time.Duration) {
 	pgid := p.Cmd.Process.Pid
 	select {
 	case <-p.done:
-		// The leader is gone; still sweep the group for stragglers.
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		return
 	default:
+		_ = syscall.Kill(-pgid, sig)
+		select {
+		case <-p.done:
+		case <-time.After(grace):
+			t.Logf("interop: %s did not exit on %v within %v; killing it", p.Name, sig, grace)
+		}
 	}
-	_ = syscall.Kill(-pgid, sig)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		t.Logf("interop: %s did not exit %v after %v; killing it", p.Name, sig, grace)
-	}
+	// Sweep the group for children the leader left behind, then make sure
+	// none of them survives (zombies waiting for init count as gone).
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	<-p.done
+	if left := groupMembers(pgid, 2*time.Second); len(left) > 0 {
+		t.Errorf("interop: %s left processes behind in its group: %v", p.Name, left)
+	}
+}
+
+// groupMembers waits up to timeout for process group pgid to have no live
+// (non-zombie) members, and returns those still alive.
+func groupMembers(pgid int, timeout time.Duration) []string {
+	deadline := time.Now().Add(timeout)
+	for {
+		left := liveGroupMembers(pgid)
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// liveGroupMembers lists "pid name" of non-zombie processes in group pgid,
+// from /proc/PID/stat.
+func liveGroupMembers(pgid int) []string {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may contain spaces and ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
+			out = append(out, e.Name()+" "+string(b[bytes.IndexByte(b, '(')+1:i]))
+		}
+	}
+	return out
 }
 
 // CloseStdin closes the process's stdin pipe, if it has one.
