@@ -57,8 +57,8 @@ func (p *peer) cancelUpload(m *peerwire.Message) {
 func (t *Torrent) appendBlock(ctx context.Context, dst []byte, r peerwire.Message) ([]byte, error) {
 	// Frame the message, then read the block straight into its place.
 	start := len(dst)
-	dst = peerwire.AppendMessage(dst, &peerwire.Message{ID: peerwire.Piece, Index: r.Index, Begin: r.Begin, Block: make([]byte, r.Length)})
-	if err := t.readVerified(ctx, int(r.Index), dst[len(dst)-int(r.Length):], int64(r.Begin)); err != nil {
+	dst, block := peerwire.AppendPiece(dst, r.Index, r.Begin, int(r.Length))
+	if err := t.readVerified(ctx, int(r.Index), block, int64(r.Begin)); err != nil {
 		return dst[:start], err
 	}
 	t.uploaded.Add(int64(r.Length))

@@ -74,6 +74,11 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --size-mib must be between 1 and 4096", errUsage)
 	}
 	cfg.Logger = level.logger(stderr)
+	stopProfile, err := startCPUProfile(cfg.CPUProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -48,6 +48,7 @@ func addSessionFlags(fs *flag.FlagSet, cfg *sessionConfig, level *logLevelFlag) 
 	fs.BoolVar(&cfg.AllowOther, "allow-other", false, "let other users read the mount (non-root needs user_allow_other in /etc/fuse.conf)")
 	fs.BoolVar(&cfg.DebugFUSE, "debug-fuse", false, "log every FUSE request (with --log-level debug)")
 	fs.Var(level, "log-level", "debug, info, warn or error")
+	fs.StringVar(&cfg.CPUProfile, "cpu-profile", "", "write a Go CPU profile to this file while mounted")
 }
 
 func runMount(args []string, stdout, stderr io.Writer) error {
@@ -76,6 +77,11 @@ func runMount(args []string, stdout, stderr io.Writer) error {
 // mountAndWait mounts mi at dir and serves it until ctx ends (a signal) or
 // the mount is unmounted from outside, then shuts down cleanly.
 func mountAndWait(ctx context.Context, cfg sessionConfig, mi *metainfo.MetaInfo, dir string, stderr io.Writer) error {
+	stopProfile, err := startCPUProfile(cfg.CPUProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	s, err := startSession(ctx, cfg, mi, dir)
 	if err != nil {
 		return err

@@ -25,6 +25,7 @@ type sessionConfig struct {
 	AllowOther  bool
 	DebugFUSE   bool
 	Peers       []netip.AddrPort // connected to at once, besides trackers'
+	CPUProfile  string           // write a CPU profile here while mounted
 }
 
 // session is a mounted torrent: its cache, client and FUSE server.

@@ -2,6 +2,7 @@ package peerwire
 
 import (
 	"encoding/binary"
+	"slices"
 	"strconv"
 )
 
@@ -150,4 +151,18 @@ func lengthFor(id MessageID) (min uint32, exact bool) {
 		return 2, false
 	}
 	return 0, false
+}
+
+// AppendPiece appends a Piece message for a block of length bytes and
+// returns the extended slice and the block's place in it, for the caller
+// to fill: a block read from storage goes straight into the frame, with
+// no copy. The block's bytes are not cleared.
+func AppendPiece(dst []byte, index, begin uint32, length int) (out, block []byte) {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(9+length))
+	dst = append(dst, byte(Piece))
+	dst = binary.BigEndian.AppendUint32(dst, index)
+	dst = binary.BigEndian.AppendUint32(dst, begin)
+	start := len(dst)
+	dst = slices.Grow(dst, length)[:start+length]
+	return dst, dst[start:]
 }

@@ -299,3 +299,13 @@ func TestMessageString(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendPieceEncodesLikeAppendMessage(t *testing.T) {
+	block := []byte("0123456789abcdef-block")
+	want := AppendMessage([]byte("prefix"), &Message{ID: Piece, Index: 7, Begin: 16384, Block: block})
+	got, place := AppendPiece([]byte("prefix"), 7, 16384, len(block))
+	copy(place, block)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("AppendPiece = %x, want %x", got, want)
+	}
+}
