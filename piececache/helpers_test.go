@@ -1,6 +1,7 @@
 package piececache
 
 import (
+	"sync/atomic"
 	"testing"
 
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
@@ -33,3 +34,8 @@ func openTest(t testing.TB, opts Options) (*Cache, string) {
 	t.Cleanup(func() { c.Close() })
 	return c, dir
 }
+
+// atomicInt hands out 0, 1, 2, ... to concurrent callers.
+type atomicInt struct{ n atomic.Int64 }
+
+func (a *atomicInt) add() int { return int(a.n.Add(1) - 1) }
