@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -54,10 +55,11 @@ func StartLibtorrentSeeder(t testing.TB, tt *Torrent, listenIP string) int {
 
 // StartTransmissionSeeder runs transmission-daemon with DHT, LPD, PEX,
 // port forwarding and uTP off, peers on listenIP and RPC on 127.0.0.1, and
-// adds tt with its data in place so that it verifies and seeds. It returns
-// the peer port once transmission reports the torrent complete. Note that
-// transmission takes about 13 s to start serving a new peer.
-func StartTransmissionSeeder(t testing.TB, tt *Torrent, listenIP string) int {
+// adds each torrent with its data in place so that it verifies and seeds.
+// It returns the peer port once transmission reports every torrent
+// complete. Note that transmission takes about 13 s to start serving a new
+// peer, so tests share one daemon (it can seed several torrents).
+func StartTransmissionSeeder(t testing.TB, listenIP string, tts ...*Torrent) int {
 	t.Helper()
 	daemon := RequireTool(t, "transmission-daemon", "transmission-daemon")
 	remote := RequireTool(t, "transmission-remote", "transmission-cli")
@@ -81,7 +83,7 @@ func StartTransmissionSeeder(t testing.TB, tt *Torrent, listenIP string) int {
 		"rpc-whitelist-enabled":          true,
 		"rpc-whitelist":                  "127.0.0.1",
 		"rpc-host-whitelist-enabled":     false,
-		"download-dir":                   tt.DataDir,
+		"download-dir":                   cfg,
 		"incomplete-dir-enabled":         false,
 		"watch-dir-enabled":              false,
 		"start-added-torrents":           true,
@@ -104,24 +106,41 @@ func StartTransmissionSeeder(t testing.TB, tt *Torrent, listenIP string) int {
 	p := StartProc(t, ProcOptions{}, daemon, "-f", "-g", cfg)
 
 	rpc := "127.0.0.1:" + strconv.Itoa(rpcPort)
+	for _, tt := range tts {
+		addTransmissionTorrent(t, p, remote, rpc, tt)
+	}
+	for _, tt := range tts {
+		waitTransmissionSeeding(t, p, remote, rpc, tt)
+	}
+	return peerPort
+}
+
+func addTransmissionTorrent(t testing.TB, p *Proc, remote, rpc string, tt *Torrent) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
+		// -w after -a sets this torrent's download dir.
 		out, err := exec.Command(remote, rpc, "-a", tt.Path, "-w", tt.DataDir).CombinedOutput()
 		if err == nil && strings.Contains(string(out), "success") {
-			break
+			return
 		}
 		if p.Exited() || time.Now().After(deadline) {
-			t.Fatalf("interop: transmission-remote -a: %v: %s\ndaemon stderr:\n%s", err, out, tail(p.Stderr(), 8192))
+			t.Fatalf("interop: transmission-remote -a %s: %v: %s\ndaemon stderr:\n%s", tt.Path, err, out, tail(p.Stderr(), 8192))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	deadline = time.Now().Add(60 * time.Second)
+}
+
+func waitTransmissionSeeding(t testing.TB, p *Proc, remote, rpc string, tt *Torrent) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
 	for {
-		out, err := exec.Command(remote, rpc, "-t", "1", "-i").CombinedOutput()
+		out, err := exec.Command(remote, rpc, "-t", hex.EncodeToString(tt.InfoHash[:]), "-i").CombinedOutput()
 		s := string(out)
+		// "Idle" is how transmission 3 shows a seeding torrent with no peers.
 		if err == nil && strings.Contains(s, "Percent Done: 100%") &&
 			(strings.Contains(s, "State: Seeding") || strings.Contains(s, "State: Idle")) {
-			return peerPort
+			return
 		}
 		if err == nil && strings.Contains(s, "Error:") && !strings.Contains(s, "Error: None") {
 			t.Fatalf("interop: transmission cannot seed %s:\n%s", tt.Path, s)

@@ -54,28 +54,32 @@ func TestMountFromLibtorrent(t *testing.T) {
 }
 
 // TestTransmissionSeeder: opentracker + transmission-daemon seeding a
-// single-file torrent. Transmission needs ~13 s before it serves a new
-// peer, so one seeder serves two leechers at once: aria2c (which proves
-// the harness on its own) and torrentfs.
+// single-file torrent to torrentfs. Transmission needs ~13 s before it
+// serves a new peer, so the same daemon seeds a second torrent to aria2c
+// at the same time (proving the harness on its own); the two leechers are
+// in different swarms, so torrentfs can only get its bytes from
+// transmission.
 func TestTransmissionSeeder(t *testing.T) {
 	port := FreePort(t, "127.0.0.1")
 	tt := MakeTorrent(t, singleFileSpec(), OpentrackerURL(port))
-	ot := StartOpentracker(t, port, tt.InfoHash)
-	StartTransmissionSeeder(t, tt, TransmissionIP)
+	other := singleFileSpec()
+	other.Name, other.Files[0].Seed = "other.bin", 43
+	tt2 := MakeTorrent(t, other, OpentrackerURL(port))
+	ot := StartOpentracker(t, port, tt.InfoHash, tt2.InfoHash)
+	StartTransmissionSeeder(t, TransmissionIP, tt, tt2)
 	ot.WaitSeeders(t, tt.InfoHash, 1, 30*time.Second)
+	ot.WaitSeeders(t, tt2.InfoHash, 1, 30*time.Second)
 
 	t.Run("aria2c", func(t *testing.T) {
 		t.Parallel()
-		dir := Aria2Download(t, tt, Aria2IP, 90*time.Second)
-		for i := range tt.Spec.Files {
-			data, err := ReadFileTimeout(tt.FilePath(dir, i), 10*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sum := sha256.Sum256(data)
-			if got, want := hex.EncodeToString(sum[:]), tt.SHA256(i); got != want {
-				t.Errorf("aria2c got sha256 %s, want %s", got, want)
-			}
+		dir := Aria2Download(t, tt2, Aria2IP, 90*time.Second)
+		data, err := ReadFileTimeout(tt2.FilePath(dir, 0), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		if got, want := hex.EncodeToString(sum[:]), tt2.SHA256(0); got != want {
+			t.Errorf("aria2c got sha256 %s, want %s", got, want)
 		}
 	})
 	t.Run("torrentfs", func(t *testing.T) {
