@@ -17,7 +17,7 @@ const (
 	// pipelineTime: a peer's pipeline holds about this much of its rate.
 	pipelineTime = time.Second
 	// minMaxOut is the smallest pipeline a peer gets.
-	minMaxOut = 16
+	minMaxOut = 4
 )
 
 // maintainLoop reviews peers once a tick, and connects to new addresses
@@ -44,16 +44,26 @@ func (t *Torrent) maintainLoop(ctx context.Context) {
 func (t *Torrent) review(now time.Time, elapsed time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.bestRate = 0
 	for p := range t.peers {
-		inst := float64(p.recvBytes) / max(elapsed.Seconds(), 0.001)
-		p.recvBytes = 0
-		p.rate = 0.5*p.rate + 0.5*inst
-		limit := maxOutCap
-		if p.reqq > 0 {
-			limit = p.reqq
+		// Measure only peers that had work: an idle peer's rate says
+		// nothing about how fast it can send.
+		if p.recvBytes > 0 || len(p.out) > 0 {
+			inst := float64(p.recvBytes) / max(elapsed.Seconds(), 0.001)
+			if p.rate == 0 {
+				p.rate = inst
+			} else {
+				p.rate = 0.5*p.rate + 0.5*inst
+			}
+			p.recvBytes = 0
+			limit := maxOutCap
+			if p.reqq > 0 {
+				limit = p.reqq
+			}
+			want := int(p.rate * pipelineTime.Seconds() / peerwire.BlockSize)
+			p.maxOut = min(max(want, minMaxOut), limit)
 		}
-		want := int(p.rate * pipelineTime.Seconds() / peerwire.BlockSize)
-		p.maxOut = min(max(want, defaultMaxOut, minMaxOut), limit)
+		t.bestRate = max(t.bestRate, p.rate)
 		switch {
 		case now.Sub(p.lastRecv) > silentTimeout:
 			p.log.Debug("dropping silent peer")
@@ -68,6 +78,7 @@ func (t *Torrent) review(now time.Time, elapsed time.Duration) {
 			p.lastProgress = now
 		}
 	}
+	t.demoteIdleLocked(now)
 	t.wantDirty = true
 	t.fillAllLocked(now)
 }

@@ -32,10 +32,18 @@ type Options struct {
 	DialTimeout time.Duration
 	// MaxInFlightBytes bounds the memory of pieces being downloaded but
 	// not yet verified. Pieces a reader waits for right now may exceed it.
-	// Default 64 MiB.
+	// Default 32 MiB.
 	MaxInFlightBytes int64
 	// DisableTrackers turns off announcing, for tests that add peers by hand.
 	DisableTrackers bool
+	// Background fetches every piece, in order, whenever peers have room
+	// after what readers want. Default: fetch only what is read and the
+	// readers' readahead windows.
+	Background bool
+	// NoMediaProbe turns off fetching the head and tail of media files
+	// first when they are opened (where MP4's moov and Matroska's cues
+	// live), which makes players' probes return quickly.
+	NoMediaProbe bool
 }
 
 func (o Options) withDefaults() Options {
@@ -58,7 +66,7 @@ func (o Options) withDefaults() Options {
 		o.DialTimeout = 10 * time.Second
 	}
 	if o.MaxInFlightBytes <= 0 {
-		o.MaxInFlightBytes = 64 << 20
+		o.MaxInFlightBytes = 32 << 20
 	}
 	return o
 }

@@ -59,6 +59,9 @@ func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
 		if p.peerChoking && !p.allowedFast[uint32(w.piece)] {
 			continue
 		}
+		if !w.deadline.After(now.Add(urgentHorizon)) && t.slowLocked(p) && t.fastPeerHasLocked(w.piece, p) {
+			continue // leave urgent pieces to the fast peers that have them
+		}
 		ps := t.pieces[w.piece]
 		if ps == nil {
 			size := int(t.info.PieceSize(w.piece))
@@ -91,11 +94,69 @@ func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
 		if p.peerChoking && !p.allowedFast[uint32(w.piece)] {
 			continue
 		}
+		if t.slowLocked(p) {
+			continue // a duplicate from a slow peer would arrive late too
+		}
 		if b := ps.lateBlock(p, now, lateAfter); b >= 0 {
 			return ps, b
 		}
 	}
+	if t.c.opts.Background {
+		return t.pickBackgroundLocked(p)
+	}
 	return nil, -1
+}
+
+// pickBackgroundLocked chooses a block of a piece nobody reads, in order,
+// within the in-flight budget: with Options.Background the whole torrent
+// is fetched while readers are served first.
+func (t *Torrent) pickBackgroundLocked(p *peer) (*pieceState, int) {
+	if p.peerChoking {
+		return nil, -1
+	}
+	for i := t.bgFrom; i < t.info.NumPieces(); i++ {
+		if i == t.bgFrom && t.exhaustedLocked(i) {
+			t.bgFrom++
+			continue
+		}
+		if t.have.Has(i) || !p.hasLocked(i) {
+			continue
+		}
+		ps := t.pieces[i]
+		if ps == nil {
+			size := int(t.info.PieceSize(i))
+			if t.inflight+int64(size) > t.c.opts.MaxInFlightBytes {
+				return nil, -1
+			}
+			ps = newPieceState(i, size)
+			ps.buf = t.getBuf(size)
+			t.pieces[i] = ps
+			t.inflight += int64(size)
+		}
+		if ps.verifying || (ps.excluded[p] && t.othersHaveLocked(ps, p)) {
+			continue
+		}
+		if b := ps.nextFree(); b >= 0 {
+			return ps, b
+		}
+	}
+	return nil, -1
+}
+
+// slowLocked reports whether p is much slower than the fastest peer.
+func (t *Torrent) slowLocked(p *peer) bool {
+	return p.rate > 0 && p.rate < t.bestRate/4
+}
+
+// fastPeerHasLocked reports whether a peer other than p, not slow and not
+// choking us, has piece i.
+func (t *Torrent) fastPeerHasLocked(i int, p *peer) bool {
+	for q := range t.peers {
+		if q != p && !q.gone && !q.peerChoking && !t.slowLocked(q) && q.hasLocked(i) {
+			return true
+		}
+	}
+	return false
 }
 
 // exhaustedLocked reports whether no peer can be asked for any block of
@@ -112,7 +173,7 @@ func (t *Torrent) exhaustedLocked(i int) bool {
 
 // freedLocked makes the picker look at every wanted piece again, after a
 // block became free to request.
-func (t *Torrent) freedLocked() { t.pickFrom = 0 }
+func (t *Torrent) freedLocked() { t.pickFrom, t.bgFrom = 0, 0 }
 
 // othersHaveLocked reports whether a connected peer other than the excluded
 // ones has ps's piece.

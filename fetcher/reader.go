@@ -37,11 +37,23 @@ type Reader struct {
 	rate    float64 // bytes per second the reader consumes, smoothed
 	lastAt  time.Time
 	closed  bool
+
+	// probe is the key under which the media head and tail are wanted,
+	// apart from the reader's window so that its first read does not
+	// replace them. They are dropped when idle, like any reader's wants.
+	probe *Reader
 }
 
-// NewReader returns a reader of file f (an index into Info.Files).
+// NewReader returns a reader of file f (an index into Info.Files). For a
+// media file, unless Options.NoMediaProbe, its head and tail are wanted at
+// once: players probe them before anything else.
 func (t *Torrent) NewReader(f int) *Reader {
-	return &Reader{t: t, file: t.info.Files[f], timeout: t.c.opts.ReadTimeout, window: initialWindow}
+	r := &Reader{t: t, file: t.info.Files[f], timeout: t.c.opts.ReadTimeout, window: initialWindow}
+	if !t.c.opts.NoMediaProbe && isMedia(r.file.Path) && r.file.Length > 0 {
+		r.probe = &Reader{}
+		t.setWants(r.probe, r.probeWants(time.Now()))
+	}
+	return r
 }
 
 // Size is the file's length.
@@ -134,6 +146,9 @@ func (r *Reader) Close() error {
 	r.closed = true
 	r.mu.Unlock()
 	r.t.setWants(r, nil)
+	if r.probe != nil {
+		r.t.setWants(r.probe, nil)
+	}
 	return nil
 }
 

@@ -38,13 +38,15 @@ type Torrent struct {
 	waiters   map[int]*waiter              // readers blocked on a piece; those pieces are wanted now
 	memPieces map[int][]byte               // verified pieces storage refused, served from memory
 	memOrder  []int                        // memPieces in insertion order
-	wants     map[*Reader][]want           // what each reader wants next
+	wants     map[*Reader]readerWants      // what each reader wants next
 	wantList  []want                       // merged wants by deadline; valid unless wantsDirty
 	wantDirty bool                         //
+	bgFrom    int                          // background fetch: pieces before it are exhausted
 	pickFrom  int                          // wantList entries before it are exhausted (see exhaustedLocked)
 	peers     map[*peer]struct{}           // connected, after handshake
 	known     map[netip.AddrPort]*peerAddr // every address we heard of
 	dialing   int                          // dials in progress
+	bestRate  float64                      // the fastest peer's rate at the last review
 	closed    bool
 }
 
@@ -74,7 +76,7 @@ func newTorrent(ctx context.Context, c *Client, m *metainfo.MetaInfo) (*Torrent,
 		pieces:    map[int]*pieceState{},
 		waiters:   map[int]*waiter{},
 		memPieces: map[int][]byte{},
-		wants:     map[*Reader][]want{},
+		wants:     map[*Reader]readerWants{},
 		peers:     map[*peer]struct{}{},
 		known:     map[netip.AddrPort]*peerAddr{},
 	}

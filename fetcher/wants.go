@@ -11,6 +11,16 @@ type want struct {
 	deadline time.Time
 }
 
+// readerWants is what one reader wants, and when it last said so.
+type readerWants struct {
+	ws []want
+	at time.Time
+}
+
+// idleAfter: a reader that has not read for this long loses its readahead
+// (pieces it is blocked on stay wanted through their waiters).
+const idleAfter = 5 * time.Second
+
 // setWants replaces what reader r wants and asks peers for it at once.
 func (t *Torrent) setWants(r *Reader, ws []want) {
 	t.mu.Lock()
@@ -21,7 +31,7 @@ func (t *Torrent) setWants(r *Reader, ws []want) {
 	if len(ws) == 0 {
 		delete(t.wants, r)
 	} else {
-		t.wants[r] = ws
+		t.wants[r] = readerWants{ws: ws, at: time.Now()}
 	}
 	t.wantDirty = true
 	t.fillAllLocked(time.Now())
@@ -36,8 +46,8 @@ func (t *Torrent) wantListLocked() []want {
 	t.wantDirty = false
 	t.pickFrom = 0
 	earliest := make(map[int]time.Time)
-	for _, ws := range t.wants {
-		for _, w := range ws {
+	for _, rw := range t.wants {
+		for _, w := range rw.ws {
 			if t.have.Has(w.piece) {
 				continue
 			}
@@ -73,4 +83,15 @@ func (t *Torrent) wantedLocked(i int) bool {
 		}
 	}
 	return false
+}
+
+// demoteIdleLocked drops the readahead of readers that stopped reading, so
+// a paused player does not hold the swarm's attention.
+func (t *Torrent) demoteIdleLocked(now time.Time) {
+	for r, rw := range t.wants {
+		if now.Sub(rw.at) > idleAfter {
+			delete(t.wants, r)
+			t.wantDirty = true
+		}
+	}
 }

@@ -202,7 +202,8 @@ func TestAnnounceBadURLs(t *testing.T) {
 		url string
 		is  error
 	}{
-		{"udp://tracker.example.com:6969/announce", ErrUnsupportedScheme},
+		{"udp://tracker.example.com/announce", ErrBadURL}, // no port
+		{"udp://:6969/announce", ErrBadURL},
 		{"wss://tracker.example.com/announce", ErrUnsupportedScheme},
 		{"tracker.example.com/announce", ErrUnsupportedScheme},
 		{"http:///announce", ErrBadURL},

@@ -1,9 +1,11 @@
-// Package tracker announces to BitTorrent trackers and parses their replies.
+// Package tracker announces to BitTorrent trackers and scrapes them.
 //
-// HTTP and HTTPS trackers (BEP 3, with compact peer lists of BEP 23 and
-// IPv6 peers of BEP 7) are supported. Announce dispatches on the URL's
-// scheme, so a UDP tracker client (BEP 15) can be added beside the HTTP
-// one without changing callers.
+// HTTP and HTTPS trackers (BEP 3, with compact peer lists of BEP 23, IPv6
+// peers of BEP 7 and the scrape convention of BEP 48) and UDP trackers
+// (BEP 15, with the URL data option of BEP 41) are supported. A Client
+// dispatches on the URL's scheme and caches UDP connection IDs for a
+// minute; the package-level Announce and Scrape make a Client per call.
 //
-// The package starts no goroutines and keeps no package-level state.
+// The package starts no goroutines that outlive a call and keeps no
+// package-level state.
 package tracker

@@ -8,16 +8,27 @@ import (
 // Sentinel errors; every error this package returns carries the prefix
 // "tracker: ".
 var (
-	// ErrUnsupportedScheme: the announce URL's scheme is not http or https.
-	ErrUnsupportedScheme = errors.New("tracker: unsupported announce URL scheme")
-	// ErrBadURL: the announce URL cannot be parsed or has no host.
-	ErrBadURL = errors.New("tracker: bad announce URL")
-	// ErrBadRequest: the AnnounceRequest has an invalid field.
-	ErrBadRequest = errors.New("tracker: bad announce request")
+	// ErrUnsupportedScheme: the tracker URL's scheme is not http, https
+	// or udp.
+	ErrUnsupportedScheme = errors.New("tracker: unsupported tracker URL scheme")
+	// ErrBadURL: the tracker URL cannot be parsed, has no host, or (udp)
+	// no port.
+	ErrBadURL = errors.New("tracker: bad tracker URL")
+	// ErrBadRequest: the AnnounceRequest has an invalid field, or a scrape
+	// names no info hash.
+	ErrBadRequest = errors.New("tracker: bad request")
 	// ErrBodyTooLarge: the reply exceeded MaxBodySize.
 	ErrBodyTooLarge = errors.New("tracker: reply too large")
-	// ErrBadResponse: the reply is not a valid announce response.
-	ErrBadResponse = errors.New("tracker: bad announce response")
+	// ErrBadResponse: the reply is not a valid announce or scrape
+	// response (for UDP: truncated, wrong action, bad peer list length).
+	ErrBadResponse = errors.New("tracker: bad tracker response")
+	// ErrScrapeUnsupported: an HTTP tracker whose URL's last path
+	// component does not begin with "announce" has no scrape URL by
+	// convention (BEP 48).
+	ErrScrapeUnsupported = errors.New("tracker: tracker does not support scrape")
+	// ErrTimeout: a UDP tracker did not answer after every retransmission
+	// of the BEP 15 schedule.
+	ErrTimeout = errors.New("tracker: no reply from UDP tracker")
 )
 
 // FailureError is the tracker's "failure reason": the tracker understood

@@ -11,12 +11,8 @@ import (
 // private tracker's passkey, say) is kept byte for byte, and the announce
 // parameters follow it.
 func announceURL(base *url.URL, req *AnnounceRequest) (string, error) {
-	if req.Uploaded < 0 || req.Downloaded < 0 || req.Left < 0 {
-		return "", fmt.Errorf("%w: negative byte count (uploaded %d, downloaded %d, left %d)",
-			ErrBadRequest, req.Uploaded, req.Downloaded, req.Left)
-	}
-	if !req.Event.valid() {
-		return "", fmt.Errorf("%w: undefined event %d", ErrBadRequest, int(req.Event))
+	if err := req.validate(); err != nil {
+		return "", err
 	}
 	var q strings.Builder
 	q.WriteString("info_hash=")
@@ -39,15 +35,33 @@ func announceURL(base *url.URL, req *AnnounceRequest) (string, error) {
 	if req.Event != None {
 		q.WriteString("&event=" + req.Event.String())
 	}
+	return withQuery(base, q.String()), nil
+}
+
+// withQuery returns base with params appended to its own query, which is
+// kept byte for byte, and without its fragment.
+func withQuery(base *url.URL, params string) string {
 	u := *base
 	u.Fragment, u.RawFragment = "", ""
 	u.ForceQuery = false
 	if existing := strings.TrimSuffix(u.RawQuery, "&"); existing != "" {
-		u.RawQuery = existing + "&" + q.String()
+		u.RawQuery = existing + "&" + params
 	} else {
-		u.RawQuery = q.String()
+		u.RawQuery = params
 	}
-	return u.String(), nil
+	return u.String()
+}
+
+// validate checks the fields every tracker protocol needs.
+func (req *AnnounceRequest) validate() error {
+	if req.Uploaded < 0 || req.Downloaded < 0 || req.Left < 0 {
+		return fmt.Errorf("%w: negative byte count (uploaded %d, downloaded %d, left %d)",
+			ErrBadRequest, req.Uploaded, req.Downloaded, req.Left)
+	}
+	if !req.Event.valid() {
+		return fmt.Errorf("%w: undefined event %d", ErrBadRequest, int(req.Event))
+	}
+	return nil
 }
 
 // appendEscaped percent-encodes every byte of b except the RFC 3986
