@@ -49,6 +49,8 @@ func addSessionFlags(fs *flag.FlagSet, cfg *sessionConfig, level *logLevelFlag) 
 	fs.BoolVar(&cfg.DebugFUSE, "debug-fuse", false, "log every FUSE request (with --log-level debug)")
 	fs.Var(level, "log-level", "debug, info, warn or error")
 	fs.StringVar(&cfg.CPUProfile, "cpu-profile", "", "write a Go CPU profile to this file while mounted")
+	fs.BoolVar(&cfg.Prefetch, "prefetch", false, "also fetch the whole torrent in the background, after what is being read")
+	fs.BoolVar(&cfg.NoProbe, "no-media-probe", false, "do not fetch a media file's head and tail first when it is opened")
 }
 
 func runMount(args []string, stdout, stderr io.Writer) error {

@@ -26,6 +26,8 @@ type sessionConfig struct {
 	DebugFUSE   bool
 	Peers       []netip.AddrPort // connected to at once, besides trackers'
 	CPUProfile  string           // write a CPU profile here while mounted
+	Prefetch    bool             // fetch the whole torrent in the background
+	NoProbe     bool             // do not fetch media files' head and tail on open
 }
 
 // session is a mounted torrent: its cache, client and FUSE server.
@@ -62,10 +64,12 @@ func startSession(ctx context.Context, cfg sessionConfig, mi *metainfo.MetaInfo,
 		return nil, err
 	}
 	s.client, err = fetcher.New(fetcher.Options{
-		Logger:      cfg.Logger.With("pkg", "fetcher"),
-		ListenAddr:  cfg.Listen,
-		Storage:     s.cache,
-		ReadTimeout: cfg.ReadTimeout,
+		Logger:       cfg.Logger.With("pkg", "fetcher"),
+		ListenAddr:   cfg.Listen,
+		Storage:      s.cache,
+		ReadTimeout:  cfg.ReadTimeout,
+		Background:   cfg.Prefetch,
+		NoMediaProbe: cfg.NoProbe,
 	})
 	if err != nil {
 		return nil, err
