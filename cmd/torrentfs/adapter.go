@@ -29,11 +29,7 @@ func newFSTorrent(t *fetcher.Torrent) *fsTorrent {
 		if f.Pad {
 			continue
 		}
-		p := f.Path
-		if info.MultiFile {
-			p = append([]string{info.Name}, f.Path...)
-		}
-		ft.files = append(ft.files, fs.File{Path: p, Length: f.Length})
+		ft.files = append(ft.files, fs.File{Path: info.FullPath(i), Length: f.Length})
 		ft.index = append(ft.index, i)
 	}
 	return ft

@@ -43,20 +43,16 @@ func printInfo(w io.Writer, mi *metainfo.MetaInfo) {
 	}
 	tw.Flush()
 
-	var files []metainfo.File
-	for _, f := range info.Files {
+	var files []int
+	for i, f := range info.Files {
 		if !f.Pad {
-			files = append(files, f)
+			files = append(files, i)
 		}
 	}
 	fmt.Fprintf(w, "\nFiles (%d):\n", len(files))
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	for _, f := range files {
-		p := path.Join(f.Path...)
-		if info.MultiFile {
-			p = path.Join(info.Name, p)
-		}
-		fmt.Fprintf(tw, "  %s\t  %s\n", sizeString(f.Length), p)
+	for _, i := range files {
+		fmt.Fprintf(tw, "  %s\t  %s\n", sizeString(info.Files[i].Length), path.Join(info.FullPath(i)...))
 	}
 	tw.Flush()
 
