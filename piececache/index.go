@@ -64,11 +64,12 @@ func (x *index) touch(id pieceID) bool {
 	return ok
 }
 
-func (x *index) remove(id pieceID) {
+// remove forgets id and returns the size it accounted for.
+func (x *index) remove(id pieceID) int64 {
 	t := x.torrents[id.ih]
 	e, ok := t[id.piece]
 	if !ok {
-		return
+		return 0
 	}
 	x.lru.Remove(e.elem)
 	delete(t, id.piece)
@@ -77,6 +78,7 @@ func (x *index) remove(id pieceID) {
 	}
 	x.pieces--
 	x.bytes -= e.size
+	return e.size
 }
 
 // oldest returns the least recently used piece.

@@ -37,7 +37,7 @@ const (
 // the CRCs in value.go make sure it never serves a wrong byte).
 func badgerOptions(dir string, opts Options, log *slog.Logger) badger.Options {
 	vlogSize := opts.valueLogFileSize
-	if vlogSize == 0 {
+	if vlogSize <= 0 {
 		vlogSize = defaultValueLogFileSize
 	}
 	return badger.DefaultOptions(dir).

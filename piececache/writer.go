@@ -87,6 +87,7 @@ func (c *Cache) writeLoop() {
 	if maxBatch <= 0 {
 		maxBatch = defaultMaxBatch
 	}
+	c.maybeEvict() // in case MaxBytes shrank since the last run
 	var batch []*request
 	for {
 		select {
@@ -105,6 +106,7 @@ func (c *Cache) writeLoop() {
 			}
 			c.apply(batch)
 			clear(batch)
+			c.maybeEvict()
 		case <-c.quit:
 			return
 		}

@@ -1,0 +1,130 @@
+package piececache
+
+import (
+	"errors"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Eviction runs on the writer goroutine, after each batch of writes (and
+// once at start-up), when Stats().Bytes exceeds Options.MaxBytes. It drops
+// the least recently used pieces until Bytes is at most 90% of MaxBytes,
+// so that the costly space reclamation below runs once per tenth of
+// MaxBytes written rather than after every Put.
+//
+// Deleting keys alone frees no disk space: the pieces live in the value
+// log, and Badger's value-log GC only picks files that compaction has given
+// discard statistics, which barely happens when values are outside the LSM
+// tree. What works (shared/NOTES.md): write a marker key, DropPrefix it,
+// which flushes the memtables and compacts, then RunValueLogGC until it
+// finds nothing to rewrite. DropPrefix fails concurrent writes with
+// ErrBlockedWrites, which is why only the writer goroutine may run it.
+
+// gcMarker is the key written and dropped to make Badger compact.
+var gcMarker = []byte{metaPrefix, 'g', 'c'}
+
+// maxGCRounds bounds one reclamation; each round rewrites one value-log
+// file.
+const maxGCRounds = 64
+
+func (c *Cache) maybeEvict() {
+	limit := c.opts.MaxBytes
+	if limit <= 0 {
+		return
+	}
+	c.mu.Lock()
+	if c.idx.bytes <= limit {
+		c.mu.Unlock()
+		return
+	}
+	low := limit - limit/10
+	var (
+		victims []pieceID
+		freed   int64
+	)
+	for c.idx.bytes > low {
+		id, ok := c.idx.oldest()
+		if !ok {
+			break
+		}
+		freed += c.idx.remove(id)
+		victims = append(victims, id)
+	}
+	c.mu.Unlock()
+	// From here on Has and ReadAt no longer see the victims.
+
+	start := time.Now()
+	if err := c.deletePieces(victims); err != nil {
+		c.log.Warn("piececache: evicting pieces", "pieces", len(victims), "err", err)
+		return
+	}
+	c.garbage += freed
+	rounds := -1
+	// Value-log GC only rewrites a file at least half dead, so reclaiming
+	// before half a file's worth is dead would be wasted work.
+	if c.garbage >= c.valueLogFileSize()/2 {
+		rounds = c.reclaim()
+		c.garbage = 0
+	}
+	c.log.Debug("piececache: evicted least recently used pieces",
+		"pieces", len(victims), "bytes", freed, "gc_rounds", rounds, "took", time.Since(start))
+}
+
+func (c *Cache) valueLogFileSize() int64 {
+	if c.opts.valueLogFileSize > 0 {
+		return c.opts.valueLogFileSize
+	}
+	return defaultValueLogFileSize
+}
+
+// deletePieces deletes ids from Badger in as few transactions as it allows.
+func (c *Cache) deletePieces(ids []pieceID) error {
+	txn := c.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	for _, id := range ids {
+		key := pieceKey(id.ih, id.piece)
+		err := txn.Delete(key)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err := txn.Commit(); err != nil {
+				return err
+			}
+			txn = c.db.NewTransaction(true)
+			err = txn.Delete(key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return txn.Commit()
+}
+
+// reclaim makes Badger give back the disk space of deleted values and
+// returns how many value-log files it rewrote.
+func (c *Cache) reclaim() int {
+	if err := c.db.Update(func(txn *badger.Txn) error { return txn.Set(gcMarker, []byte{1}) }); err != nil {
+		c.log.Warn("piececache: value-log GC marker", "err", err)
+		return 0
+	}
+	if err := c.db.DropPrefix(gcMarker); err != nil {
+		c.log.Warn("piececache: value-log GC compaction", "err", err)
+		return 0
+	}
+	rounds := 0
+	for ; rounds < maxGCRounds; rounds++ {
+		select {
+		case <-c.quit:
+			return rounds
+		default:
+		}
+		err := c.db.RunValueLogGC(0.5)
+		if errors.Is(err, badger.ErrNoRewrite) {
+			break
+		}
+		if err != nil {
+			c.log.Warn("piececache: value-log GC", "err", err)
+			break
+		}
+	}
+	return rounds
+}

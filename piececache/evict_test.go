@@ -1,0 +1,109 @@
+package piececache
+
+import (
+	"context"
+	"io/fs"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/torrentfs/torrentfs/internal/leakcheck"
+)
+
+// diskUsage returns what du would report for dir (allocated blocks) and the
+// sum of the files' apparent sizes.
+func diskUsage(t *testing.T, dir string) (allocated, apparent int64) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		apparent += fi.Size()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			allocated += st.Blocks * 512
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return allocated, apparent
+}
+
+func TestEvictionBoundsDisk(t *testing.T) {
+	defer leakcheck.Check(t)()
+	const (
+		maxBytes  = 4 << 20
+		pieceSize = 256 << 10
+		written   = 40 << 20
+	)
+	dir := t.TempDir()
+	c, err := Open(dir, Options{MaxBytes: maxBytes, valueLogFileSize: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ih := hash(1)
+	hot := pieceData(1, 0, pieceSize)
+	mustPut(t, c, ih, 0, hot)
+	maxSeen := int64(0)
+	for p := 1; p < written/pieceSize; p++ {
+		mustPut(t, c, ih, p, pieceData(1, p, pieceSize))
+		// Piece 0 is read all the time, so it is never the least recently used.
+		checkRead(t, c, ih, 0, hot, int64(p%4)*ChunkSize, 1000)
+		st := c.Stats()
+		// The writer evicts right after a batch, before it takes the next
+		// Put: at most one piece over the limit is ever visible.
+		if st.Bytes > maxBytes+pieceSize+4096 {
+			t.Fatalf("after piece %d: Stats.Bytes = %d, limit %d", p, st.Bytes, maxBytes)
+		}
+		maxSeen = max(maxSeen, st.Bytes)
+	}
+	alloc, apparent := diskUsage(t, dir)
+	st := c.Stats()
+	t.Logf("wrote %d MiB with MaxBytes %d MiB: Stats %+v (max %d), on disk %.1f MiB allocated, %.1f MiB apparent",
+		written>>20, maxBytes>>20, st, maxSeen, float64(alloc)/(1<<20), float64(apparent)/(1<<20))
+
+	if !c.Has(ih, 0) {
+		t.Errorf("the piece read all along was evicted")
+	}
+	if c.Has(ih, 1) || c.Has(ih, written/pieceSize/2) {
+		t.Errorf("old, unread pieces were not evicted")
+	}
+	last := written/pieceSize - 1
+	checkRead(t, c, ih, last, pieceData(1, last, pieceSize), 0, pieceSize)
+	if got, _ := c.Pieces(ctx, ih); len(got) != st.Pieces || len(got) < maxBytes/pieceSize*8/10 {
+		t.Errorf("Pieces holds %d pieces, Stats says %d; want about %d", len(got), st.Pieces, maxBytes/pieceSize)
+	}
+	// Besides live pieces: garbage not yet reclaimed (GC rewrites a value-log
+	// file once half of it is dead), the 2 MiB value-log file being written
+	// and the memtables (mmapped, sparse; they hold only keys and value
+	// pointers). Without eviction this would be over 40 MiB.
+	if alloc > 3*maxBytes {
+		t.Errorf("cache directory uses %d bytes on disk, want at most %d", alloc, 3*maxBytes)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	alloc, apparent = diskUsage(t, dir)
+	t.Logf("after Close: %.1f MiB allocated, %.1f MiB apparent", float64(alloc)/(1<<20), float64(apparent)/(1<<20))
+	if apparent > 3*maxBytes {
+		t.Errorf("closed cache directory is %d bytes, want at most %d", apparent, 3*maxBytes)
+	}
+
+	// The pieces kept survive a reopen, and a smaller limit applies at once.
+	c, err = Open(dir, Options{MaxBytes: 2 << 20, valueLogFileSize: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	checkRead(t, c, ih, last, pieceData(1, last, pieceSize), 0, pieceSize)
+	mustPut(t, c, ih, last+1, pieceData(1, last+1, pieceSize)) // the writer has run its start-up eviction by now
+	if st := c.Stats(); st.Bytes > 2<<20+pieceSize+4096 {
+		t.Errorf("after reopening with MaxBytes 2 MiB: Stats %+v", st)
+	}
+}
