@@ -22,11 +22,14 @@ type Proc struct {
 	Name string
 	Cmd  *exec.Cmd
 
-	stdin  io.WriteCloser
-	stdout *syncBuffer
-	stderr *syncBuffer
-	done   chan struct{} // closed once Wait has returned
-	err    error         // Wait's result; read only after done is closed
+	stdin    io.WriteCloser
+	stdout   *syncBuffer
+	stderr   *syncBuffer
+	sig      syscall.Signal
+	grace    time.Duration
+	stopOnce sync.Once
+	done     chan struct{} // closed once Wait has returned
+	err      error         // Wait's result; read only after done is closed
 }
 
 // ProcOptions adjusts how StartProc runs a program.
@@ -83,6 +86,7 @@ func StartProc(t testing.TB, opts ProcOptions, name string, args ...string) *Pro
 	if sig == 0 {
 		sig = syscall.SIGTERM
 	}
+	p.sig, p.grace = sig, grace
 	t.Cleanup(func() {
 		p.stop(t, sig, grace)
 		if t.Failed() {
@@ -94,6 +98,12 @@ func StartProc(t testing.TB, opts ProcOptions, name string, args ...string) *Pro
 }
 
 func (p *Proc) stop(t testing.TB, sig syscall.Signal, grace time.Duration) {
+	// Only once: after the group is gone its id may be reused by processes
+	// that are not ours.
+	p.stopOnce.Do(func() { p.stopNow(t, sig, grace) })
+}
+
+func (p *Proc) stopNow(t testing.TB, sig syscall.Signal, grace time.Duration) {
 	if p.stdin != nil {
 		p.stdin.Close()
 	}
@@ -160,6 +170,13 @@ func liveGroupMembers(pgid int) []string {
 		}
 	}
 	return out
+}
+
+// Stop stops the process now, as cleanup would: stdin closed, SIGTERM (or
+// the configured signal), SIGKILL after the grace period, and waits.
+func (p *Proc) Stop(t testing.TB) {
+	t.Helper()
+	p.stop(t, p.sig, p.grace)
 }
 
 // CloseStdin closes the process's stdin pipe, if it has one.

@@ -36,6 +36,14 @@ func SourceDir() string {
 // the seeder's listen port once libtorrent has checked the data and seeds.
 func StartLibtorrentSeeder(t testing.TB, tt *Torrent, listenIP string) int {
 	t.Helper()
+	port, _ := StartLibtorrentSeederProc(t, tt, listenIP)
+	return port
+}
+
+// StartLibtorrentSeederProc is StartLibtorrentSeeder that also returns the
+// seeder's process, so a test can stop it early (Proc.Stop).
+func StartLibtorrentSeederProc(t testing.TB, tt *Torrent, listenIP string) (int, *Proc) {
+	t.Helper()
 	RequireLibtorrent(t)
 	script := filepath.Join(SourceDir(), "seeder.py")
 	p := StartProc(t, ProcOptions{Stdin: true}, Python3, script, tt.Path, tt.DataDir, listenIP)
@@ -46,11 +54,11 @@ func StartLibtorrentSeeder(t testing.TB, tt *Torrent, listenIP string) int {
 			if err != nil {
 				t.Fatalf("interop: seeder printed %q", line)
 			}
-			return port
+			return port, p
 		}
 	}
 	t.Fatalf("interop: seeder printed no port:\n%s", p.Stdout())
-	return 0
+	return 0, nil
 }
 
 // StartTransmissionSeeder runs transmission-daemon with DHT, LPD, PEX,

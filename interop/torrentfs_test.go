@@ -13,7 +13,7 @@ func checkMountedFiles(t *testing.T, m *Mount, tt *Torrent) {
 	t.Helper()
 	for i, f := range tt.Spec.Files {
 		p := tt.FilePath(m.Dir, i)
-		data, err := ReadFileTimeout(p, 60*time.Second)
+		data, err := ReadFileTimeout(p, 120*time.Second)
 		if err != nil {
 			t.Fatalf("reading %s through the mount: %v\nstderr:\n%s", f.Path, err, tail(m.Proc.Stderr(), 16<<10))
 		}
@@ -38,19 +38,29 @@ func stopAndCheck(t *testing.T, m *Mount) {
 // TestMountFromLibtorrent: opentracker + libtorrent seeder, a multi-file
 // torrent with nested directories, files crossing piece boundaries, an
 // empty file and a short last piece; every byte read through FUSE matches.
+// Then, with the seeder stopped, a second mount over the same cache
+// directory serves the same bytes.
 func TestMountFromLibtorrent(t *testing.T) {
 	bin := BuildTorrentFS(t)
 	RequireFUSE(t)
 	port := FreePort(t, "127.0.0.1")
 	tt := MakeTorrent(t, multiFileSpec(), OpentrackerURL(port))
 	ot := StartOpentracker(t, port, tt.InfoHash)
-	StartLibtorrentSeeder(t, tt, LibtorrentIP)
+	_, seeder := StartLibtorrentSeederProc(t, tt, LibtorrentIP)
 	ot.WaitSeeders(t, tt.InfoHash, 1, 15*time.Second)
 
 	m := StartMount(t, bin, tt)
-	m.WaitFiles(t, tt, 30*time.Second)
+	m.WaitFiles(t, tt, 60*time.Second)
 	checkMountedFiles(t, m, tt)
 	stopAndCheck(t, m)
+
+	// With the only seeder gone, a new mount over the same cache still
+	// serves every byte.
+	seeder.Stop(t)
+	m2 := StartMountCache(t, bin, tt, m.CacheDir)
+	m2.WaitFiles(t, tt, 60*time.Second)
+	checkMountedFiles(t, m2, tt)
+	stopAndCheck(t, m2)
 }
 
 // TestTransmissionSeeder: opentracker + transmission-daemon seeding a
@@ -87,7 +97,7 @@ func TestTransmissionSeeder(t *testing.T) {
 		bin := BuildTorrentFS(t)
 		RequireFUSE(t)
 		m := StartMount(t, bin, tt)
-		m.WaitFiles(t, tt, 30*time.Second)
+		m.WaitFiles(t, tt, 60*time.Second)
 		checkMountedFiles(t, m, tt)
 		stopAndCheck(t, m)
 	})
