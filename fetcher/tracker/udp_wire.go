@@ -132,6 +132,10 @@ func parseUDPAnnounce(b []byte, ipv6 bool) (*AnnounceResponse, error) {
 	if err := checkAction(b, actionAnnounce, "announce"); err != nil {
 		return nil, err
 	}
+	if len(b) == 8 {
+		// opentracker's answer for a torrent it does not serve.
+		return nil, badResponse("empty UDP announce reply (8 bytes, no interval or peers): the tracker may not serve this torrent")
+	}
 	if len(b) < 20 {
 		return nil, badResponse("UDP announce reply truncated: %d bytes, want at least 20", len(b))
 	}
