@@ -16,5 +16,14 @@
 // Keys (see key.go):
 //
 //	0x00 "version"                      format version, uint32 big-endian
+//	0x00 "gc"                           written and dropped to make Badger compact
 //	'p' + info hash (20) + piece (4 BE)  one verified piece
+//
+// Has, Pieces and Stats answer from an in-memory index (index.go), rebuilt
+// at Open by a key-only iteration, so they never touch the disk. All
+// writes go through one goroutine (writer.go), which batches concurrent
+// Puts into one Badger transaction and, when Options.MaxBytes is set,
+// evicts the least recently used pieces and reclaims their disk space
+// (evict.go). Use order is kept in memory only: after Open the pieces count
+// as used in key order.
 package piececache
