@@ -148,11 +148,28 @@ func (o *Opentracker) get(path string) ([]byte, error) {
 
 // Seeders returns opentracker's count of seeders ("complete") for ih.
 func (o *Opentracker) Seeders(ih [20]byte) (int, error) {
+	complete, _, err := o.Scrape(ih)
+	return complete, err
+}
+
+// Scrape returns opentracker's counts of seeders ("complete") and
+// leechers ("incomplete") for ih.
+func (o *Opentracker) Scrape(ih [20]byte) (complete, incomplete int, err error) {
 	body, err := o.get("/scrape?info_hash=" + url.QueryEscape(string(ih[:])))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	_, after, ok := bytes.Cut(body, []byte("8:completei"))
+	if complete, err = scrapeField(body, "8:completei"); err != nil {
+		return 0, 0, err
+	}
+	if incomplete, err = scrapeField(body, "10:incompletei"); err != nil {
+		return 0, 0, err
+	}
+	return complete, incomplete, nil
+}
+
+func scrapeField(body []byte, key string) (int, error) {
+	_, after, ok := bytes.Cut(body, []byte(key))
 	if !ok {
 		return 0, nil // the torrent has no peers yet
 	}
@@ -161,6 +178,23 @@ func (o *Opentracker) Seeders(ih [20]byte) (int, error) {
 		return 0, fmt.Errorf("interop: bad scrape reply %q", body)
 	}
 	return strconv.Atoi(string(after[:end]))
+}
+
+// WaitPeers waits until opentracker lists at least n peers (seeders plus
+// leechers) for ih.
+func (o *Opentracker) WaitPeers(t testing.TB, ih [20]byte, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		c, i, err := o.Scrape(ih)
+		if err == nil && c+i >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("interop: opentracker lists %d peers of %x after %v, want %d (err %v)", c+i, ih, timeout, n, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // WaitSeeders waits until opentracker lists at least n seeders for ih.

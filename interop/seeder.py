@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A TCP-only libtorrent seeder for interop tests.
 
-Usage: seeder.py TORRENT DATA_DIR LISTEN_IP
+Usage: seeder.py TORRENT DATA_DIR LISTEN_IP [partial]
 
 Listens on LISTEN_IP only (pick a loopback address of its own: libtorrent
 clients keep one peer per IP), with DHT, local peer discovery, UPnP, NAT-PMP
@@ -9,6 +9,10 @@ and uTP off. It checks the data against the torrent, announces to the
 torrent's trackers, then prints "port N" and "ready" on stdout once it seeds.
 It exits when stdin closes or on SIGTERM/SIGINT. Errors go to stderr with
 exit code 1.
+
+With "partial", DATA_DIR may hold only some of the data: the seeder serves
+the pieces that pass their check, downloads nothing (every file has
+priority 0), and prints "pieces HAVE/TOTAL" before "ready".
 """
 import os
 import signal
@@ -20,10 +24,11 @@ import libtorrent as lt
 
 
 def main():
-    if len(sys.argv) != 4:
-        print("usage: seeder.py TORRENT DATA_DIR LISTEN_IP", file=sys.stderr)
+    if len(sys.argv) not in (4, 5) or sys.argv[4:] not in ([], ["partial"]):
+        print("usage: seeder.py TORRENT DATA_DIR LISTEN_IP [partial]", file=sys.stderr)
         return 2
-    torrent, data_dir, ip = sys.argv[1:]
+    torrent, data_dir, ip = sys.argv[1:4]
+    partial = len(sys.argv) == 5
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -64,32 +69,44 @@ def main():
     params = lt.add_torrent_params()
     params.ti = ti
     params.save_path = data_dir
+    if partial:
+        params.file_priorities = [0] * ti.num_files()
     h = ses.add_torrent(params)
 
+    # Wait for libtorrent to finish checking the data (torrent_checked_alert).
     deadline = time.monotonic() + 60
-    while not stop.is_set():
-        st = h.status()
+    checked = False
+    while not stop.is_set() and not checked:
         for a in ses.pop_alerts():
-            if a.category() & lt.alert.category_t.error_notification:
+            if isinstance(a, lt.torrent_checked_alert):
+                checked = True
+            elif a.category() & lt.alert.category_t.error_notification:
                 print("seeder: %s" % a.message(), file=sys.stderr, flush=True)
+        st = h.status()
         if st.errc.value() != 0:
             print("seeder: torrent error: %s" % st.errc.message(), file=sys.stderr)
             return 1
-        checking = st.state in (lt.torrent_status.checking_files,
-                                lt.torrent_status.checking_resume_data)
-        if not checking and st.state != lt.torrent_status.seeding and st.progress < 1:
-            print("seeder: data in %s does not match %s (progress %.3f)"
-                  % (data_dir, torrent, st.progress), file=sys.stderr)
-            return 1
-        if st.is_seeding and ses.listen_port() != 0:
-            break
         if time.monotonic() > deadline:
-            print("seeder: not seeding after 60s (state %s)" % st.state, file=sys.stderr)
+            print("seeder: data not checked after 60s (state %s)" % st.state, file=sys.stderr)
             return 1
-        time.sleep(0.02)
+        if not checked:
+            time.sleep(0.02)
     if stop.is_set():
         return 0
 
+    st = h.status()
+    have = st.num_pieces
+    if not partial and have != ti.num_pieces():
+        print("seeder: data in %s does not match %s: %d of %d pieces pass their check"
+              % (data_dir, torrent, have, ti.num_pieces()), file=sys.stderr)
+        return 1
+    while ses.listen_port() == 0 and not stop.wait(0.02):
+        pass
+    if stop.is_set():
+        return 0
+
+    if partial:
+        print("pieces %d/%d" % (have, ti.num_pieces()), flush=True)
     h.force_reannounce()
     print("port %d" % ses.listen_port(), flush=True)
     print("ready", flush=True)

@@ -18,6 +18,7 @@ import (
 // listens on 127.0.0.1.
 const (
 	LibtorrentIP   = "127.0.0.2"
+	LibtorrentIP2  = "127.0.0.5"
 	TransmissionIP = "127.0.0.3"
 	Aria2IP        = "127.0.0.4"
 )
@@ -44,9 +45,31 @@ func StartLibtorrentSeeder(t testing.TB, tt *Torrent, listenIP string) int {
 // seeder's process, so a test can stop it early (Proc.Stop).
 func StartLibtorrentSeederProc(t testing.TB, tt *Torrent, listenIP string) (int, *Proc) {
 	t.Helper()
+	return StartLibtorrentSeederOpts(t, tt, listenIP, SeederOptions{})
+}
+
+// SeederOptions adjusts StartLibtorrentSeederOpts.
+type SeederOptions struct {
+	DataDir string // instead of tt.DataDir
+	// Partial lets DataDir hold only some of the data (see PartialDataDir):
+	// the seeder serves the pieces that pass their check and downloads
+	// nothing.
+	Partial bool
+}
+
+// StartLibtorrentSeederOpts is StartLibtorrentSeeder with options.
+func StartLibtorrentSeederOpts(t testing.TB, tt *Torrent, listenIP string, opts SeederOptions) (int, *Proc) {
+	t.Helper()
 	RequireLibtorrent(t)
-	script := filepath.Join(SourceDir(), "seeder.py")
-	p := StartProc(t, ProcOptions{Stdin: true}, Python3, script, tt.Path, tt.DataDir, listenIP)
+	dataDir := tt.DataDir
+	if opts.DataDir != "" {
+		dataDir = opts.DataDir
+	}
+	args := []string{filepath.Join(SourceDir(), "seeder.py"), tt.Path, dataDir, listenIP}
+	if opts.Partial {
+		args = append(args, "partial")
+	}
+	p := StartProc(t, ProcOptions{Stdin: true}, Python3, args...)
 	p.WaitOutput(t, "ready\n", 60*time.Second)
 	for _, line := range strings.Split(p.Stdout(), "\n") {
 		if s, ok := strings.CutPrefix(line, "port "); ok {
@@ -59,6 +82,30 @@ func StartLibtorrentSeederProc(t testing.TB, tt *Torrent, listenIP string) (int,
 	}
 	t.Fatalf("interop: seeder printed no port:\n%s", p.Stdout())
 	return 0, nil
+}
+
+// PartialDataDir copies tt's data to a new directory, leaving out the
+// files with the given indexes (into tt.Spec.Files), for a partial seeder.
+func PartialDataDir(t testing.TB, tt *Torrent, without ...int) string {
+	t.Helper()
+	dir := t.TempDir()
+	skip := map[int]bool{}
+	for _, i := range without {
+		skip[i] = true
+	}
+	for i := range tt.Spec.Files {
+		if skip[i] {
+			continue
+		}
+		dst := tt.FilePath(dir, i)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := copyFile(dst, tt.FilePath(tt.DataDir, i), 0o644); err != nil {
+			t.Fatalf("interop: %v", err)
+		}
+	}
+	return dir
 }
 
 // StartTransmissionSeeder runs transmission-daemon with DHT, LPD, PEX,

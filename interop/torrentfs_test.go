@@ -39,7 +39,7 @@ func stopAndCheck(t *testing.T, m *Mount) {
 // torrent with nested directories, files crossing piece boundaries, an
 // empty file and a short last piece; every byte read through FUSE matches.
 // Then, with the seeder stopped, a second mount over the same cache
-// directory serves the same bytes.
+// directory serves the same bytes, and uploads them to aria2c.
 func TestMountFromLibtorrent(t *testing.T) {
 	bin := BuildTorrentFS(t)
 	RequireFUSE(t)
@@ -60,6 +60,21 @@ func TestMountFromLibtorrent(t *testing.T) {
 	m2 := StartMountCache(t, bin, tt, m.CacheDir)
 	m2.WaitFiles(t, tt, 60*time.Second)
 	checkMountedFiles(t, m2, tt)
+
+	// torrentfs, now the only peer with the data, serves it to aria2c.
+	t.Run("aria2c-from-torrentfs", func(t *testing.T) {
+		dir := Aria2Download(t, tt, Aria2IP, 90*time.Second)
+		for i, f := range tt.Spec.Files {
+			data, err := ReadFileTimeout(tt.FilePath(dir, i), 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(data)
+			if got, want := hex.EncodeToString(sum[:]), tt.SHA256(i); got != want {
+				t.Errorf("aria2c got %s with sha256 %s, want %s", f.Path, got, want)
+			}
+		}
+	})
 	stopAndCheck(t, m2)
 }
 
