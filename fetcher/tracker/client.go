@@ -35,7 +35,8 @@ const (
 
 // Client announces to and scrapes HTTP, HTTPS and UDP trackers. It caches
 // UDP connection IDs per tracker address for ConnectionIDLifetime. It is
-// safe for concurrent use, starts no goroutines, and needs no Close.
+// safe for concurrent use, starts no goroutines, and needs no Close. Make
+// one with NewClient; the zero Client is not usable.
 type Client struct {
 	http *http.Client
 	log  *slog.Logger

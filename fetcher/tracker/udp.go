@@ -24,7 +24,7 @@ type udpSession struct {
 	remote netip.AddrPort // the tracker's address, unmapped
 	key    string         // remote as a connection ID cache key
 	buf    []byte
-	tries  int // timeouts so far: the n of BEP 15's 15·2^n
+	tries  int // timeouts so far in this request: the n of BEP 15's 15·2^n
 }
 
 // dialUDP opens a socket to u's host. Closing the returned session also
@@ -71,6 +71,7 @@ func (s *udpSession) ipv6() bool { return s.remote.Addr().Is6() }
 // and the request repeated once with a fresh one, in case the tracker no
 // longer accepts it.
 func (s *udpSession) request(ctx context.Context, body func(dst []byte, connID uint64, txid uint32) []byte) ([]byte, error) {
+	s.tries = 0
 	retriedFresh := false
 	for {
 		conn, cached, err := s.connectionID(ctx)
