@@ -270,8 +270,9 @@ type announceRequest struct {
 }
 
 // parseAnnounce reads the query. The peer's IP is the connection's source
-// address; the "ip" parameter is honoured only when it is a loopback
-// address, so tests can announce for peers on other loopback IPs.
+// address; the "ip" parameter is honoured only when both it and the source
+// are loopback addresses of the same family, so tests can announce for
+// peers on other loopback IPs.
 func parseAnnounce(r *http.Request) (announceRequest, error) {
 	var req announceRequest
 	// url.ParseQuery decodes %XX into raw bytes, which is what info_hash needs.
@@ -295,7 +296,7 @@ func parseAnnounce(r *http.Request) (announceRequest, error) {
 	}
 	ip := src.Addr().Unmap()
 	if s := q.Get("ip"); s != "" {
-		if a, err := netip.ParseAddr(s); err == nil && a.Unmap().IsLoopback() && ip.IsLoopback() {
+		if a, err := netip.ParseAddr(s); err == nil && a.Unmap().IsLoopback() && ip.IsLoopback() && a.Unmap().Is4() == ip.Is4() {
 			ip = a.Unmap()
 		}
 	}
