@@ -30,8 +30,8 @@ type Cache struct {
 
 	ops sync.WaitGroup // calls in flight; Close waits for them before closing db
 
-	// garbage counts bytes deleted since the last value-log GC. Only the
-	// writer goroutine touches it.
+	// garbage counts value bytes deleted or overwritten since the last
+	// value-log GC. Only the writer goroutine touches it.
 	garbage int64
 
 	mu     sync.Mutex // guards idx and closed; never held across Badger calls

@@ -28,21 +28,39 @@ var gcMarker = []byte{metaPrefix, 'g', 'c'}
 // file.
 const maxGCRounds = 64
 
+// maybeEvict evicts down to the low-water mark if Bytes is over MaxBytes,
+// then reclaims disk space if enough value bytes have died (evicted,
+// forgotten or overwritten) since the last time.
 func (c *Cache) maybeEvict() {
+	start := time.Now()
+	evicted, freed := c.evict()
+	rounds := -1
+	// Value-log GC only rewrites a file at least half dead, so reclaiming
+	// before half a file's worth is dead would be wasted work.
+	if c.garbage >= c.valueLogFileSize()/2 {
+		rounds = c.reclaim()
+		c.garbage = 0
+	}
+	if evicted > 0 || rounds >= 0 {
+		c.log.Debug("piececache: evicted least recently used pieces",
+			"pieces", evicted, "bytes", freed, "gc_rounds", rounds, "took", time.Since(start))
+	}
+}
+
+// evict deletes least recently used pieces until Bytes is at most 90% of
+// MaxBytes, if it is over MaxBytes.
+func (c *Cache) evict() (pieces int, freed int64) {
 	limit := c.opts.MaxBytes
 	if limit <= 0 {
-		return
+		return 0, 0
 	}
 	c.mu.Lock()
 	if c.idx.bytes <= limit {
 		c.mu.Unlock()
-		return
+		return 0, 0
 	}
 	low := limit - limit/10
-	var (
-		victims []pieceID
-		freed   int64
-	)
+	var victims []pieceID
 	for c.idx.bytes > low {
 		id, ok := c.idx.oldest()
 		if !ok {
@@ -53,22 +71,12 @@ func (c *Cache) maybeEvict() {
 	}
 	c.mu.Unlock()
 	// From here on Has and ReadAt no longer see the victims.
-
-	start := time.Now()
 	if err := c.deletePieces(victims); err != nil {
 		c.log.Warn("piececache: evicting pieces", "pieces", len(victims), "err", err)
-		return
+		return 0, 0
 	}
 	c.garbage += freed
-	rounds := -1
-	// Value-log GC only rewrites a file at least half dead, so reclaiming
-	// before half a file's worth is dead would be wasted work.
-	if c.garbage >= c.valueLogFileSize()/2 {
-		rounds = c.reclaim()
-		c.garbage = 0
-	}
-	c.log.Debug("piececache: evicted least recently used pieces",
-		"pieces", len(victims), "bytes", freed, "gc_rounds", rounds, "took", time.Since(start))
+	return len(victims), freed
 }
 
 func (c *Cache) valueLogFileSize() int64 {

@@ -37,9 +37,9 @@ func diskUsage(t *testing.T, dir string) (allocated, apparent int64) {
 func TestEvictionBoundsDisk(t *testing.T) {
 	defer leakcheck.Check(t)()
 	const (
-		maxBytes  = 4 << 20
+		maxBytes  = 2 << 20
 		pieceSize = 256 << 10
-		written   = 40 << 20
+		written   = 24 << 20
 	)
 	dir := t.TempDir()
 	c, err := Open(dir, Options{MaxBytes: maxBytes, valueLogFileSize: 2 << 20})
@@ -82,7 +82,7 @@ func TestEvictionBoundsDisk(t *testing.T) {
 	// Besides live pieces: garbage not yet reclaimed (GC rewrites a value-log
 	// file once half of it is dead), the 2 MiB value-log file being written
 	// and the memtables (mmapped, sparse; they hold only keys and value
-	// pointers). Without eviction this would be over 40 MiB.
+	// pointers). Without eviction this would be over 24 MiB.
 	if alloc > 3*maxBytes {
 		t.Errorf("cache directory uses %d bytes on disk, want at most %d", alloc, 3*maxBytes)
 	}
@@ -96,14 +96,41 @@ func TestEvictionBoundsDisk(t *testing.T) {
 	}
 
 	// The pieces kept survive a reopen, and a smaller limit applies at once.
-	c, err = Open(dir, Options{MaxBytes: 2 << 20, valueLogFileSize: 2 << 20})
+	c, err = Open(dir, Options{MaxBytes: 1 << 20, valueLogFileSize: 2 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	checkRead(t, c, ih, last, pieceData(1, last, pieceSize), 0, pieceSize)
 	mustPut(t, c, ih, last+1, pieceData(1, last+1, pieceSize)) // the writer has run its start-up eviction by now
-	if st := c.Stats(); st.Bytes > 2<<20+pieceSize+4096 {
-		t.Errorf("after reopening with MaxBytes 2 MiB: Stats %+v", st)
+	if st := c.Stats(); st.Bytes > 1<<20+pieceSize+4096 {
+		t.Errorf("after reopening with MaxBytes 1 MiB: Stats %+v", st)
+	}
+}
+
+// TestOverwriteReclaimed: with no MaxBytes, overwriting the same pieces
+// again and again must not grow the directory without bound either.
+func TestOverwriteReclaimed(t *testing.T) {
+	defer leakcheck.Check(t)()
+	dir := t.TempDir()
+	c, err := Open(dir, Options{valueLogFileSize: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const pieceSize = 256 << 10
+	for i := range 100 { // 25 MiB written into 4 pieces
+		mustPut(t, c, hash(1), i%4, pieceData(1, i, pieceSize))
+	}
+	for p := range 4 {
+		checkRead(t, c, hash(1), p, pieceData(1, 96+p, pieceSize), 0, pieceSize)
+	}
+	if st := c.Stats(); st.Pieces != 4 {
+		t.Errorf("Stats = %+v, want 4 pieces", st)
+	}
+	alloc, _ := diskUsage(t, dir)
+	t.Logf("25 MiB written over 1 MiB of pieces: %.1f MiB allocated", float64(alloc)/(1<<20))
+	if alloc > 6<<20 {
+		t.Errorf("directory holds %d bytes for 1 MiB of live pieces", alloc)
 	}
 }

@@ -37,22 +37,24 @@ func (x *index) has(id pieceID) bool {
 }
 
 // add records id with size bytes as most recently used, replacing any
-// earlier record of it.
-func (x *index) add(id pieceID, size int64) {
+// earlier record of it; it returns the size of that earlier record, or 0.
+func (x *index) add(id pieceID, size int64) (replaced int64) {
 	t := x.torrents[id.ih]
 	if t == nil {
 		t = map[uint32]*indexEntry{}
 		x.torrents[id.ih] = t
 	}
 	if e, ok := t[id.piece]; ok {
+		replaced = e.size
 		x.bytes += size - e.size
 		e.size = size
 		x.lru.MoveToFront(e.elem)
-		return
+		return replaced
 	}
 	t[id.piece] = &indexEntry{size: size, elem: x.lru.PushFront(id)}
 	x.pieces++
 	x.bytes += size
+	return 0
 }
 
 // touch marks id as just used; it reports whether id is held.

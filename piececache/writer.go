@@ -184,13 +184,15 @@ func (c *Cache) finish(puts []*request, commitErr error) {
 			}
 		}
 	}
+	var replaced int64
 	c.mu.Lock()
 	for i, r := range puts {
 		if r != nil {
-			c.idx.add(r.id, sizes[i])
+			replaced += c.idx.add(r.id, sizes[i])
 		}
 	}
 	c.mu.Unlock()
+	c.garbage += replaced // overwritten values are dead in the value log
 	for _, r := range puts {
 		if r != nil {
 			r.done <- nil
@@ -223,7 +225,7 @@ func (c *Cache) forget(id pieceID, version uint64) error {
 	}
 	if gone {
 		c.mu.Lock()
-		c.idx.remove(id)
+		c.garbage += c.idx.remove(id)
 		c.mu.Unlock()
 	}
 	return nil
