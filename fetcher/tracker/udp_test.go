@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -385,5 +386,32 @@ func TestPackageAnnounceUDP(t *testing.T) {
 	f := newFakeUDP(t, "udp4")
 	if _, err := Announce(t.Context(), nil, f.url("/announce"), testRequest()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestUDPConcurrent(t *testing.T) {
+	f := newFakeUDP(t, "udp4")
+	c, _ := testClient(time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 8 {
+		wg.Go(func() {
+			req := testRequest()
+			req.InfoHash[0] = byte(i)
+			if _, err := c.Announce(t.Context(), f.url("/announce"), req); err != nil {
+				errs <- err
+			}
+			if _, err := c.Scrape(t.Context(), f.url("/announce"), [][20]byte{req.InfoHash}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if connects, announces, scrapes := f.counts(); connects < 1 || connects > 8 || announces != 8 || scrapes != 8 {
+		t.Fatalf("%d connects, %d announces, %d scrapes", connects, announces, scrapes)
 	}
 }
