@@ -85,7 +85,13 @@ func StartOpentracker(t testing.TB, port int, infoHashes ...[20]byte) *Opentrack
 	if err := os.WriteFile(conf, []byte(confText), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := StartProc(t, ProcOptions{}, bin, "-f", conf, "-i", "127.0.0.1",
+	// opentracker drops to user nobody, which clears the parent-death
+	// signal, and refuses to run as root. So a shell that stays ours kills
+	// it when our stdin pipe closes: at cleanup, or when the test binary
+	// dies without running cleanups (a test timeout).
+	// (Background jobs get /dev/null as stdin, hence fd 3.)
+	const guard = `exec 3<&0; "$0" "$@" 3<&- & pid=$!; (cat <&3 >/dev/null; kill $pid 2>/dev/null) & wait $pid`
+	p := StartProc(t, ProcOptions{Stdin: true}, "/bin/sh", "-c", guard, bin, "-f", conf, "-i", "127.0.0.1",
 		"-p", strconv.Itoa(port), "-P", strconv.Itoa(port))
 	o := &Opentracker{Port: port, Proc: p}
 
