@@ -3,7 +3,6 @@ package fetcher
 import (
 	"context"
 	"errors"
-	"net/url"
 	"sync"
 	"time"
 
@@ -17,6 +16,9 @@ const (
 	minAnnounceInterval = 30 * time.Second
 	// stoppedTimeout bounds the "stopped" announce at close.
 	stoppedTimeout = 3 * time.Second
+	// trackerTimeout bounds one announce to one tracker, so a silent UDP
+	// tracker (BEP 15 retries for hours) cannot hold up the tiers after it.
+	trackerTimeout = 60 * time.Second
 )
 
 // announcer tracks which tracker of each tier answered last (BEP 12).
@@ -61,16 +63,18 @@ func (t *Torrent) announceAll(ctx context.Context, event tracker.Event) (time.Du
 	next, any := time.Duration(0), false
 	for ti, tier := range tiers {
 		for ui, u := range tier {
-			if !isHTTP(u) {
-				t.log.Debug("skipping tracker of unsupported scheme", "tracker", u)
-				continue
-			}
-			resp, err := tracker.Announce(ctx, t.c.opts.HTTPClient, u, t.announceRequest(event))
+			actx, cancel := context.WithTimeout(ctx, trackerTimeout)
+			resp, err := t.c.trackers.Announce(actx, u, t.announceRequest(event))
+			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return announceRetry, false
 				}
-				t.log.Warn("tracker announce failed", "tracker", u, "err", err)
+				if errors.Is(err, tracker.ErrUnsupportedScheme) {
+					t.log.Debug("skipping tracker of unsupported scheme", "tracker", u)
+				} else {
+					t.log.Warn("tracker announce failed", "tracker", u, "err", err)
+				}
 				continue
 			}
 			t.log.Debug("tracker answered", "tracker", u, "peers", len(resp.Peers), "interval", resp.Interval)
@@ -144,13 +148,8 @@ func (t *Torrent) announceStopped() {
 	defer cancel()
 	req := t.announceRequest(tracker.Stopped)
 	for _, u := range used {
-		if _, err := tracker.Announce(ctx, t.c.opts.HTTPClient, u, req); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		if _, err := t.c.trackers.Announce(ctx, u, req); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			t.log.Debug("stopped announce failed", "tracker", u, "err", err)
 		}
 	}
-}
-
-func isHTTP(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https")
 }

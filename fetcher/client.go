@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/torrentfs/torrentfs/fetcher/tracker"
 	"github.com/torrentfs/torrentfs/metainfo"
 )
 
@@ -24,13 +25,14 @@ const peerIDPrefix = "-TF0100-"
 // Client is a BitTorrent client for any number of torrents. It listens for
 // incoming peers on one port.
 type Client struct {
-	opts   Options
-	log    *slog.Logger
-	ln     net.Listener
-	peerID [20]byte
-	port   uint16
-	key    uint32 // tracker key: lets a tracker recognise us across IP changes
-	hashQ  chan hashJob
+	opts     Options
+	log      *slog.Logger
+	ln       net.Listener
+	peerID   [20]byte
+	port     uint16
+	key      uint32 // tracker key: lets a tracker recognise us across IP changes
+	hashQ    chan hashJob
+	trackers *tracker.Client // shared, so UDP connection ids are reused
 
 	done      chan struct{} // closed by Close: every goroutine watches it
 	closeOnce sync.Once
@@ -59,6 +61,7 @@ func New(opts Options) (*Client, error) {
 		hashQ:    make(chan hashJob, 4*opts.HashWorkers),
 		done:     make(chan struct{}),
 		torrents: map[metainfo.InfoHash]*Torrent{},
+		trackers: tracker.NewClient(tracker.Options{HTTPClient: opts.HTTPClient, Logger: opts.Logger.With("pkg", "tracker")}),
 	}
 	if c.peerID == ([20]byte{}) {
 		copy(c.peerID[:], peerIDPrefix)
