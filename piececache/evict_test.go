@@ -1,9 +1,15 @@
 package piececache
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -132,5 +138,57 @@ func TestOverwriteReclaimed(t *testing.T) {
 	t.Logf("25 MiB written over 1 MiB of pieces: %.1f MiB allocated", float64(alloc)/(1<<20))
 	if alloc > 6<<20 {
 		t.Errorf("directory holds %d bytes for 1 MiB of live pieces", alloc)
+	}
+}
+
+// TestEvictionUnderConcurrentReads: while writers push the cache over its
+// limit, readers get either the right bytes or ErrNotFound, never anything
+// else.
+func TestEvictionUnderConcurrentReads(t *testing.T) {
+	defer leakcheck.Check(t)()
+	c, _ := openTest(t, Options{MaxBytes: 1 << 20, valueLogFileSize: 1 << 20})
+	const pieceSize, pieces = 64<<10 + 3, 120
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	var written atomic.Int64
+	for w := range 3 {
+		wg.Go(func() {
+			for p := w; p < pieces; p += 3 {
+				if err := c.Put(ctx, hash(1), p, pieceData(1, p, pieceSize)); err != nil {
+					errs <- err
+					return
+				}
+				written.Add(1)
+			}
+		})
+	}
+	for r := range 3 {
+		wg.Go(func() {
+			buf := make([]byte, 32<<10)
+			for i := 0; written.Load() < pieces; i++ {
+				p := (i*13 + r) % pieces
+				off := int64(i%3) * (pieceSize / 3)
+				n, err := c.ReadAt(ctx, hash(1), p, buf, off)
+				if errors.Is(err, ErrNotFound) {
+					continue
+				}
+				if err == io.EOF && off+int64(n) == pieceSize {
+					err = nil
+				}
+				if err != nil || !bytes.Equal(buf[:n], pieceData(1, p, pieceSize)[off:off+int64(n)]) {
+					errs <- fmt.Errorf("piece %d at %d: %d, %v", p, off, n, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := c.Stats(); st.Bytes > 1<<20+pieceSize+4096 || st.Pieces == 0 {
+		t.Errorf("Stats = %+v", st)
 	}
 }
