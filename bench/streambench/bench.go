@@ -20,8 +20,9 @@ type bench struct {
 
 	work        string
 	swarm       *swarm
-	canDrop     bool // whether writing /proc/sys/vm/drop_caches works
-	scenarioSeq int  // numbers scratch directories
+	canDrop     bool         // whether writing /proc/sys/vm/drop_caches works
+	utp         *utpResetter // nil with -utp-reset=false
+	scenarioSeq int          // numbers scratch directories
 }
 
 func (b *bench) run(ctx context.Context) (*results, error) {
@@ -79,6 +80,19 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 	}
 	for _, sd := range s.seeders {
 		res.Swarm.Seeders = append(res.Swarm.Seeders, fmt.Sprintf("%s:%d", sd.ip, sd.port))
+	}
+	if cfg.UTPReset {
+		rs, err := startUTPResetter()
+		if err != nil {
+			return nil, fmt.Errorf("%w (run as root, or pass -utp-reset=false)", err)
+		}
+		b.utp = rs
+		b.cl.push(func() { rs.Close() })
+		for _, sd := range s.seeders {
+			rs.addSeeder(sd.addrPort())
+		}
+	} else {
+		res.note("uTP SYNs to seeders NOT answered (-utp-reset=false): libtorrent clients wait for their uTP timeout before trying TCP")
 	}
 	b.canDrop = dropCaches() == nil
 	if !b.canDrop {
@@ -138,6 +152,9 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 				return res, err
 			}
 			sd := s.seeders[len(s.seeders)-1]
+			if b.utp != nil {
+				b.utp.addSeeder(sd.addrPort())
+			}
 			res.Swarm.Throttled = fmt.Sprintf("%s:%d at %d B/s", sd.ip, sd.port, sd.rate)
 			b.log.Info("throttled seeder ready", "addr", res.Swarm.Throttled)
 		}
@@ -162,9 +179,16 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 			}
 		}
 	}
+	return res, nil
+}
+
+// finish records the end of the run in res.
+func (b *bench) finish(res *results) {
 	res.Finished = time.Now().UTC()
 	res.Machine.LoadEnd = loadAvg()
-	return res, nil
+	if b.utp != nil {
+		res.note(fmt.Sprintf("uTP SYNs to the seeders answered with a uTP RESET: %d", b.utp.resets.Load()))
+	}
 }
 
 // order alternates which filesystem goes first from run to run, so that
@@ -227,15 +251,26 @@ func (b *bench) session(ctx context.Context, res *results, k fsKind, scenario st
 // mounted mounts with state, runs fn, and unmounts. If ctx ends or the
 // timeout passes while fn is blocked in a read, the filesystem process is
 // killed, which fails the read, and fn is waited for.
-func (b *bench) mounted(ctx context.Context, res *results, k fsKind, state, mnt string, fn func(context.Context, *mount) error) error {
+func (b *bench) mounted(ctx context.Context, res *results, k fsKind, state, mnt string, fn func(context.Context, *mount) error) (err error) {
+	t0 := time.Now()
 	if b.canDrop {
 		if err := dropCaches(); err != nil {
 			return err
 		}
 	}
+	t1 := time.Now()
+	var mt *mount
+	defer func() {
+		var stop time.Duration
+		if mt != nil {
+			stop = mt.stopTook.Round(time.Millisecond)
+		}
+		b.log.Info("measured", "fs", k, "dir", filepath.Base(filepath.Dir(state)), "drop_caches", t1.Sub(t0).Round(time.Millisecond),
+			"total", time.Since(t0).Round(time.Millisecond), "stop", stop, "err", err)
+	}()
 	octx, cancel := context.WithTimeout(ctx, b.cfg.OpTimeout)
 	defer cancel()
-	mt, err := b.mounter(k).start(octx, b.swarm, state, mnt, time.Minute)
+	mt, err = b.mounter(k).start(octx, b.swarm, state, mnt, time.Minute)
 	if err != nil {
 		return err
 	}
@@ -251,6 +286,9 @@ func (b *bench) mounted(ctx context.Context, res *results, k fsKind, state, mnt 
 	}
 	if serr := mt.stop(); serr != nil {
 		res.note(fmt.Sprintf("%s: stopping after %s: %v", k, filepath.Base(filepath.Dir(state)), serr))
+	}
+	if ctx.Err() == nil {
+		res.add("stop_ms", k, ms(mt.stopTook))
 	}
 	return err
 }

@@ -33,6 +33,7 @@ type config struct {
 	PlayerCap   time.Duration
 	Stall       time.Duration
 	OpTimeout   time.Duration
+	UTPReset    bool
 
 	TorrentFSBin string
 	BtfsBin      string
@@ -65,6 +66,10 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 	defer b.cl.run()
 	res, err := b.run(ctx)
 	if res != nil {
+		if err != nil {
+			res.note("incomplete: " + err.Error())
+		}
+		b.finish(res)
 		if werr := writeResults(cfg, res, stdout); werr != nil && err == nil {
 			err = werr
 		}
@@ -95,9 +100,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fl.Var(&seek, "seek", "offset of the seek read (scaled down to 300/512 of -size if beyond the file)")
 	fl.Var(&prate, "player-rate", "player's reading rate, bytes/s (5MB = 40 Mbit/s)")
 	fl.Var(&pchunk, "player-chunk", "player's read size")
-	fl.DurationVar(&cfg.PlayerCap, "player-cap", 60*time.Second, "stop the player after this much playback")
+	fl.DurationVar(&cfg.PlayerCap, "player-cap", 0, "stop the player after this much playback (default: 60s at 512MiB, scaled with -size, at least 5s)")
 	fl.DurationVar(&cfg.Stall, "stall", 200*time.Millisecond, "a player read slower than this (after the first second) is a stall")
 	fl.DurationVar(&cfg.OpTimeout, "timeout", 5*time.Minute, "give up on one mount's measurement after this long")
+	fl.BoolVar(&cfg.UTPReset, "utp-reset", true, "answer clients' uTP SYNs to the (TCP-only) seeders with a uTP RESET, so that btfs falls back to TCP at once (needs root)")
 	fl.StringVar(&cfg.TorrentFSBin, "torrentfs", "", "torrentfs binary (bench/run builds it)")
 	fl.StringVar(&cfg.BtfsBin, "btfs", "btfs", "btfs binary")
 	fl.StringVar(&cfg.OutDir, "out", "bench/out", "where to write the JSON and Markdown results")
@@ -112,6 +118,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	cfg.Size, cfg.PieceLength, cfg.SeekOffset = int64(size), int64(piece), int64(seek)
 	cfg.Throttle, cfg.PlayerRate, cfg.PlayerChunk = int64(throttle), int64(prate), int(pchunk)
+	if cfg.PlayerCap <= 0 {
+		cfg.PlayerCap = defaultPlayerCap(cfg.Size)
+	}
 	if cfg.Size < 1<<20 {
 		return nil, fmt.Errorf("-size %d: want at least 1MiB", cfg.Size)
 	}
@@ -157,7 +166,17 @@ func (c *config) effectiveSeek() int64 {
 	return off / c.PieceLength * c.PieceLength
 }
 
+// defaultPlayerCap is 60 s of playback for a 512 MiB file, scaled with the
+// file's size (so that a quick run stays quick), and at least 5 s.
+func defaultPlayerCap(size int64) time.Duration {
+	d := time.Duration(float64(60*time.Second) * float64(size) / float64(512<<20))
+	return min(max(d, 5*time.Second), 60*time.Second).Round(100 * time.Millisecond)
+}
+
 func (c *config) has(scenario string) bool {
+	if scenario == "" {
+		return true
+	}
 	for _, s := range c.Scenarios {
 		if s == scenario {
 			return true

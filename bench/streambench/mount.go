@@ -35,6 +35,8 @@ type mount struct {
 	proc    *proc
 	started time.Time
 	ready   time.Time // when the file first showed up with its full size
+
+	stopTook time.Duration // how long the first stop took, 0 until then
 }
 
 // start mounts the swarm's torrent at mnt with its state (cache or data
@@ -83,10 +85,21 @@ func (m mounter) start(ctx context.Context, s *swarm, stateDir, mnt string, time
 	}
 }
 
+// btfsExitGrace is how long btfs gets to exit after its unmount. It
+// sometimes never does (a read still pending inside it), and then needs a
+// signal.
+const btfsExitGrace = 5 * time.Second
+
 // stop unmounts and waits for the process to exit, killing it and
 // unmounting lazily if it does not. It is safe to call more than once.
 func (mt *mount) stop() error {
 	var err error
+	start := time.Now()
+	defer func() {
+		if mt.stopTook == 0 {
+			mt.stopTook = time.Since(start)
+		}
+	}()
 	switch mt.kind {
 	case torrentFS:
 		// torrentfs unmounts itself on SIGTERM.
@@ -96,14 +109,20 @@ func (mt *mount) stop() error {
 		// pending, hence the kill after a grace period.
 		if !mt.proc.exited() {
 			if uerr := syscall.Unmount(mt.dir, 0); uerr != nil {
-				exec.Command("fusermount", "-u", mt.dir).Run()
+				if out, ferr := exec.Command("fusermount", "-u", mt.dir).CombinedOutput(); ferr != nil {
+					err = fmt.Errorf("unmount: %v; fusermount -u: %v: %s", uerr, ferr, out)
+				}
 			}
-			if !mt.proc.wait(15 * time.Second) {
-				err = fmt.Errorf("btfs did not exit 15s after unmount")
+			if !mt.proc.wait(btfsExitGrace) {
+				if err == nil {
+					err = fmt.Errorf("btfs still running %v after a successful unmount; sent SIGTERM", btfsExitGrace)
+				} else {
+					err = fmt.Errorf("btfs still running %v after unmounting failed (%v); sent SIGTERM", btfsExitGrace, err)
+				}
 			}
 		}
-		if serr := mt.proc.stop(syscall.SIGTERM, 5*time.Second); err == nil {
-			err = serr
+		if serr := mt.proc.stop(syscall.SIGTERM, 5*time.Second); serr != nil {
+			err = fmt.Errorf("%v; %v", err, serr)
 		}
 	}
 	if uerr := ensureUnmounted(mt.dir); err == nil {

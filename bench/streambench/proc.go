@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -197,17 +195,10 @@ func (c *cleanups) run() {
 	}
 }
 
-var errInterrupted = errors.New("interrupted")
-
 func lookTool(name, pkg string) (string, error) {
 	p, err := exec.LookPath(name)
 	if err != nil {
 		return "", fmt.Errorf("%s not found (apt-get install %s): %w", name, pkg, err)
 	}
 	return p, nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

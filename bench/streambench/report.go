@@ -93,11 +93,6 @@ func firstLine(s string) string {
 // files to cfg.OutDir, as streambench-<time>.{json,md} and latest.{json,md}.
 func writeResults(cfg *config, res *results, stdout io.Writer) error {
 	res.computeMedians()
-	if res.Finished.IsZero() {
-		res.Finished = time.Now().UTC()
-		res.Machine.LoadEnd = loadAvg()
-		res.note("incomplete: the run stopped early")
-	}
 	md := markdown(cfg, res)
 	fmt.Fprint(stdout, md)
 	js, err := json.MarshalIndent(res, "", "  ")

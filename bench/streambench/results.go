@@ -31,6 +31,7 @@ func metricDefs(cfg *config) []metricDef {
 		{"player_stall_s", "player: total stall time", "s", "lower", "player"},
 		{"player_max_read_ms", "player: slowest read after 1 s", "ms", "lower", "player"},
 		{"player_played_s", "player: playback measured", "s", "info", "player"},
+		{"stop_ms", "unmount until the process exits (every mount)", "ms", "lower", ""},
 	}
 }
 
@@ -83,6 +84,7 @@ func newResults(cfg *config) *results {
 			"player_cap_s":  cfg.PlayerCap.Seconds(),
 			"stall_ms":      ms(cfg.Stall),
 			"label":         cfg.Label,
+			"utp_reset":     cfg.UTPReset,
 			"torrentfs_bin": cfg.TorrentFSBin,
 			"btfs_bin":      cfg.BtfsBin,
 		},

@@ -11,6 +11,7 @@ import (
 	"math/bits"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -50,6 +51,10 @@ type seeder struct {
 	ip   string
 	port int
 	rate int64 // upload limit in bytes/s, 0 for none
+}
+
+func (s seeder) addrPort() netip.AddrPort {
+	return netip.AddrPortFrom(netip.MustParseAddr(s.ip), uint16(s.port))
 }
 
 // makeTorrent writes size deterministic bytes to dir/name and makes a
