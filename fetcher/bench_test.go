@@ -1,7 +1,9 @@
 package fetcher_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"testing"
 )
 
@@ -21,8 +23,16 @@ func BenchmarkSequentialRead(b *testing.B) {
 		}
 		tor.AddPeers(seed)
 		r := tor.NewReader(0)
-		if _, err := readAll(context.Background(), r, 128<<10); err != nil {
-			b.Fatal(err)
+		buf := make([]byte, 128<<10)
+		for off := 0; off < len(f.files[0]); {
+			n, err := r.ReadAt(context.Background(), buf, int64(off))
+			if err != nil && err != io.EOF {
+				b.Fatal(err)
+			}
+			if !bytes.Equal(buf[:n], f.files[0][off:off+n]) {
+				b.Fatalf("bytes at %d differ", off)
+			}
+			off += n
 		}
 		r.Close()
 		leech.Close()
