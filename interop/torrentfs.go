@@ -193,7 +193,8 @@ func StartMountCache(t testing.TB, bin string, tt *Torrent, cacheDir string, ext
 // size, failing t with the process's stderr on timeout or exit.
 func (m *Mount) WaitFiles(t testing.TB, tt *Torrent, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	deadline := start.Add(timeout)
 	for {
 		var missing error
 		for i, f := range tt.Spec.Files {
@@ -209,6 +210,7 @@ func (m *Mount) WaitFiles(t testing.TB, tt *Torrent, timeout time.Duration) {
 			}
 		}
 		if missing == nil {
+			t.Logf("interop: the mount showed all %d files after %v", len(tt.Spec.Files), time.Since(start))
 			return
 		}
 		if m.Proc.Exited() {

@@ -11,6 +11,10 @@ import (
 // its SHA-256 with the source data.
 func checkMountedFiles(t *testing.T, m *Mount, tt *Torrent) {
 	t.Helper()
+	start := time.Now()
+	defer func() {
+		t.Logf("read and checked %d files through the mount in %v", len(tt.Spec.Files), time.Since(start))
+	}()
 	for i, f := range tt.Spec.Files {
 		p := tt.FilePath(m.Dir, i)
 		data, err := ReadFileTimeout(p, 120*time.Second)
@@ -27,6 +31,8 @@ func checkMountedFiles(t *testing.T, m *Mount, tt *Torrent) {
 // stopAndCheck sends SIGTERM, expects exit code 0 and the mount gone.
 func stopAndCheck(t *testing.T, m *Mount) {
 	t.Helper()
+	start := time.Now()
+	defer func() { t.Logf("torrentfs stopped and unmounted in %v", time.Since(start)) }()
 	if code := m.Stop(t, 20*time.Second); code != 0 {
 		t.Errorf("torrentfs exited with code %d after SIGTERM, want 0\nstderr:\n%s", code, tail(m.Proc.Stderr(), 16<<10))
 	}
