@@ -12,6 +12,7 @@ import (
 // aria2c fetches a multi-file torrent made by mktorrent from the libtorrent
 // seeder, found through opentracker, and the bytes match.
 func TestHarnessAria2FromLibtorrent(t *testing.T) {
+	SkipIfShort(t)
 	port := FreePort(t, "127.0.0.1")
 	tt := MakeTorrent(t, multiFileSpec(), OpentrackerURL(port))
 	ot := StartOpentracker(t, port, tt.InfoHash)

@@ -79,6 +79,7 @@ func checkOneLineError(t *testing.T, what string, code int, stderr string) {
 // TestCorruptTorrent: `torrentfs info` and `torrentfs mount` reject broken
 // .torrent files with exit code 1 and a one-line error, and mount nothing.
 func TestCorruptTorrent(t *testing.T) {
+	SkipIfShort(t)
 	bin := BuildTorrentFS(t)
 	dir := t.TempDir()
 	for name, data := range corruptTorrents(t) {

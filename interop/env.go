@@ -61,3 +61,12 @@ func RequireFUSE(t testing.TB) {
 		RequireTool(t, "fusermount3", "fuse3")
 	}
 }
+
+// SkipIfShort skips t in -short mode: interop tests start real programs and
+// take seconds each. (CI runs without -short.)
+func SkipIfShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping: interop test with real clients in -short mode")
+	}
+}

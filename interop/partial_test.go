@@ -13,6 +13,7 @@ import (
 // files (the first and the last) are more than a piece apart, so together
 // the two peers hold every piece.
 func TestMountFromPartialSeeders(t *testing.T) {
+	SkipIfShort(t)
 	bin := BuildTorrentFS(t)
 	RequireFUSE(t)
 	port := FreePort(t, "127.0.0.1")

@@ -47,6 +47,7 @@ func stopAndCheck(t *testing.T, m *Mount) {
 // Then, with the seeder stopped, a second mount over the same cache
 // directory serves the same bytes, and uploads them to aria2c.
 func TestMountFromLibtorrent(t *testing.T) {
+	SkipIfShort(t)
 	bin := BuildTorrentFS(t)
 	RequireFUSE(t)
 	port := FreePort(t, "127.0.0.1")
@@ -91,6 +92,7 @@ func TestMountFromLibtorrent(t *testing.T) {
 // in different swarms, so torrentfs can only get its bytes from
 // transmission.
 func TestTransmissionSeeder(t *testing.T) {
+	SkipIfShort(t)
 	port := FreePort(t, "127.0.0.1")
 	tt := MakeTorrent(t, singleFileSpec(), OpentrackerURL(port))
 	other := singleFileSpec()
