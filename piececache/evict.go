@@ -79,12 +79,7 @@ func (c *Cache) evict() (pieces int, freed int64) {
 	return len(victims), freed
 }
 
-func (c *Cache) valueLogFileSize() int64 {
-	if c.opts.valueLogFileSize > 0 {
-		return c.opts.valueLogFileSize
-	}
-	return defaultValueLogFileSize
-}
+func (c *Cache) valueLogFileSize() int64 { return c.opts.valueLogFileSizeOrDefault() }
 
 // deletePieces deletes ids from Badger in as few transactions as it allows.
 func (c *Cache) deletePieces(ids []pieceID) error {

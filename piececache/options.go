@@ -16,7 +16,12 @@ type Options struct {
 	Logger *slog.Logger
 
 	// MaxBytes bounds Stats().Bytes: once a write takes it past MaxBytes,
-	// the least recently used pieces are evicted. 0 means unlimited.
+	// the least recently used pieces are evicted down to 90% of MaxBytes.
+	// 0 means unlimited. The directory can take more than MaxBytes on
+	// disk: dead values wait for value-log GC, which runs once half a
+	// value-log file is dead (files are a quarter of MaxBytes, within 80
+	// to 256 MiB) and rewrites only files at least half dead; Badger's own
+	// files come on top.
 	MaxBytes int64
 
 	// Tests only.
@@ -27,19 +32,31 @@ type Options struct {
 const (
 	// defaultValueLogFileSize bounds one value-log file. Value-log GC
 	// reclaims whole files, so smaller files reclaim space in finer steps;
-	// a file must still hold the largest piece.
+	// a file must still hold the largest piece, and Badger's file count
+	// grows as they shrink.
 	defaultValueLogFileSize = 256 << 20
+	minValueLogFileSize     = MaxPieceSize + 16<<20
 )
+
+// valueLogFileSizeOrDefault is a quarter of MaxBytes, within [minValueLogFileSize,
+// defaultValueLogFileSize], so that garbage left between GC runs stays a
+// modest share of a small cache.
+func (o Options) valueLogFileSizeOrDefault() int64 {
+	if o.valueLogFileSize > 0 {
+		return o.valueLogFileSize
+	}
+	if o.MaxBytes <= 0 {
+		return defaultValueLogFileSize
+	}
+	return min(max(o.MaxBytes/4, minValueLogFileSize), defaultValueLogFileSize)
+}
 
 // badgerOptions are the settings measured in shared/NOTES.md: pieces go to
 // the value log, small memtables, no compression, no block cache, no
 // conflict detection, no fsync per write (a cache may lose its last writes;
 // the CRCs in value.go make sure it never serves a wrong byte).
 func badgerOptions(dir string, opts Options, log *slog.Logger) badger.Options {
-	vlogSize := opts.valueLogFileSize
-	if vlogSize <= 0 {
-		vlogSize = defaultValueLogFileSize
-	}
+	vlogSize := opts.valueLogFileSizeOrDefault()
 	return badger.DefaultOptions(dir).
 		WithValueThreshold(1 << 10).
 		WithMemTableSize(16 << 20).
