@@ -53,7 +53,11 @@ func BuildTorrentFS(t testing.TB) string {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		t.Fatalf("interop: lock %s: %v", lock.Name(), err)
 	}
-	cmd := exec.Command("go", args...)
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = "/usr/local/go/bin/go" // where CI installs it
+	}
+	cmd := exec.Command(goBin, args...)
 	cmd.Dir = ModuleRoot()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
