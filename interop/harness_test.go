@@ -127,3 +127,21 @@ func TestMountedSeesRoot(t *testing.T) {
 		t.Skip(err)
 	}
 }
+
+// TestMissingToolSkips: without TORRENTFS_REQUIRE_INTEROP a missing tool
+// skips the test (with REQUIRE set it would fail it, which a test cannot
+// observe from inside, so that case is left to CI).
+func TestMissingToolSkips(t *testing.T) {
+	if Required() {
+		t.Skip("TORRENTFS_REQUIRE_INTEROP is set: a missing tool fails instead")
+	}
+	var skipped bool
+	t.Run("missing", func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		RequireTool(t, "torrentfs-no-such-tool", "nothing")
+		t.Error("RequireTool returned for a missing tool")
+	})
+	if !skipped {
+		t.Fatal("a missing tool did not skip the test")
+	}
+}
