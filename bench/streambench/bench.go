@@ -282,7 +282,11 @@ func (b *bench) mounted(ctx context.Context, res *results, k fsKind, state, mnt 
 	case <-octx.Done():
 		mt.kill()
 		<-done
-		err = fmt.Errorf("%s gave no answer within %v: %w", k, b.cfg.OpTimeout, octx.Err())
+		if ctx.Err() != nil {
+			err = fmt.Errorf("interrupted: %w", ctx.Err())
+		} else {
+			err = fmt.Errorf("%s gave no answer within %v (-timeout): %w", k, b.cfg.OpTimeout, octx.Err())
+		}
 	}
 	if serr := mt.stop(); serr != nil {
 		res.note(fmt.Sprintf("%s: stopping after %s: %v", k, filepath.Base(filepath.Dir(state)), serr))
