@@ -267,3 +267,34 @@ func (m *Mount) Stop(t testing.TB, timeout time.Duration) int {
 	}
 	return code
 }
+
+// ReadAtTimeout reads len(p) bytes at off from the file at path (open,
+// pread, close), bounded by timeout like ReadFileTimeout. It returns the
+// bytes read.
+func ReadAtTimeout(path string, n int, off int64, timeout time.Duration) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		f, err := os.Open(path)
+		if err != nil {
+			ch <- result{nil, err}
+			return
+		}
+		defer f.Close()
+		b := make([]byte, n)
+		k, err := f.ReadAt(b, off)
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		ch <- result{b[:k], err}
+	}()
+	select {
+	case r := <-ch:
+		return r.b, r.err
+	case <-time.After(timeout):
+		return nil, fmt.Errorf("%w: %d bytes at %d of %s after %v", ErrReadTimeout, n, off, path, timeout)
+	}
+}
