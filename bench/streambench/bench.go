@@ -318,6 +318,7 @@ func (b *bench) seqAndReread(ctx context.Context, res *results, k fsKind) error 
 		}
 		res.add("seq_mbps", k, mbps(cfg.Size, d))
 		res.add("peak_rss_mib", k, float64(u.PeakRSS)/(1<<20))
+		res.add("anon_rss_mib", k, float64(u.AnonRSS)/(1<<20))
 		res.add("cpu_s", k, u.CPU.Seconds())
 		return nil
 	})

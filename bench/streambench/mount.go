@@ -193,7 +193,8 @@ func unescapeMountinfo(s string) string {
 
 // procUsage is a process's peak RSS and CPU time so far, from /proc.
 type procUsage struct {
-	PeakRSS int64         // VmHWM, bytes
+	PeakRSS int64         // VmHWM, bytes; counts mapped file pages too
+	AnonRSS int64         // RssAnon now, bytes: heap and other private memory
 	CPU     time.Duration // user + system, all threads
 }
 
@@ -204,14 +205,16 @@ func readProcUsage(pid int) (procUsage, error) {
 		return u, err
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err != nil {
-					return u, fmt.Errorf("VmHWM %q: %w", rest, err)
+		for key, dst := range map[string]*int64{"VmHWM:": &u.PeakRSS, "RssAnon:": &u.AnonRSS} {
+			if rest, ok := strings.CutPrefix(line, key); ok {
+				f := strings.Fields(rest)
+				if len(f) >= 1 {
+					kb, err := strconv.ParseInt(f[0], 10, 64)
+					if err != nil {
+						return u, fmt.Errorf("%s %q: %w", key, rest, err)
+					}
+					*dst = kb << 10
 				}
-				u.PeakRSS = kb << 10
 			}
 		}
 	}

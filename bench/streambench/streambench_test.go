@@ -237,8 +237,8 @@ func TestProcUsageAndMountinfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.PeakRSS < 1<<20 || u.PeakRSS > 64<<30 {
-		t.Errorf("own peak RSS %d bytes", u.PeakRSS)
+	if u.PeakRSS < 1<<20 || u.PeakRSS > 64<<30 || u.AnonRSS < 1<<20 || u.AnonRSS > u.PeakRSS {
+		t.Errorf("own peak RSS %d bytes, anonymous RSS %d", u.PeakRSS, u.AnonRSS)
 	}
 	if got := unescapeMountinfo(`/tmp/a\040b`); got != "/tmp/a b" {
 		t.Errorf("unescape = %q", got)
