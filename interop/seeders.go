@@ -19,6 +19,7 @@ import (
 const (
 	LibtorrentIP   = "127.0.0.2"
 	LibtorrentIP2  = "127.0.0.5"
+	LeecherIP      = "127.0.0.6"
 	TransmissionIP = "127.0.0.3"
 	Aria2IP        = "127.0.0.4"
 )
@@ -230,6 +231,25 @@ func Aria2Download(t testing.TB, tt *Torrent, listenIP string, timeout time.Dura
 	code, err := p.Wait(ctx)
 	if err != nil || code != 0 {
 		t.Fatalf("interop: aria2c exit %d: %v\nstdout:\n%s\nstderr:\n%s", code, err, tail(p.Stdout(), 4096), tail(p.Stderr(), 4096))
+	}
+	return dir
+}
+
+// LibtorrentDownload downloads tt with leecher.py (python3-libtorrent, TCP
+// only) into a new directory as a peer on listenIP, and returns the
+// directory. libtorrent checks every piece it receives; the caller still
+// compares the files.
+func LibtorrentDownload(t testing.TB, tt *Torrent, listenIP string, timeout time.Duration) string {
+	t.Helper()
+	RequireLibtorrent(t)
+	dir := t.TempDir()
+	p := StartProc(t, ProcOptions{Stdin: true}, Python3, filepath.Join(SourceDir(), "leecher.py"),
+		tt.Path, dir, listenIP, strconv.Itoa(int(timeout/time.Second)))
+	ctx, cancel := contextWithTimeout(timeout + 10*time.Second)
+	defer cancel()
+	code, err := p.Wait(ctx)
+	if err != nil || code != 0 || !strings.Contains(p.Stdout(), "complete") {
+		t.Fatalf("interop: libtorrent leecher exit %d: %v\nstdout:\n%s\nstderr:\n%s", code, err, tail(p.Stdout(), 4096), tail(p.Stderr(), 8192))
 	}
 	return dir
 }

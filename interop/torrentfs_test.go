@@ -28,6 +28,22 @@ func checkMountedFiles(t *testing.T, m *Mount, tt *Torrent) {
 	}
 }
 
+// checkDownloaded compares the files another client downloaded into dir
+// with the source data.
+func checkDownloaded(t *testing.T, tt *Torrent, dir string) {
+	t.Helper()
+	for i, f := range tt.Spec.Files {
+		data, err := ReadFileTimeout(tt.FilePath(dir, i), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		if got, want := hex.EncodeToString(sum[:]), tt.SHA256(i); got != want {
+			t.Errorf("%s: downloaded %d bytes with sha256 %s, want %d bytes with sha256 %s", f.Path, len(data), got, f.Size, want)
+		}
+	}
+}
+
 // stopAndCheck sends SIGTERM, expects exit code 0 and the mount gone.
 func stopAndCheck(t *testing.T, m *Mount) {
 	t.Helper()
@@ -45,7 +61,8 @@ func stopAndCheck(t *testing.T, m *Mount) {
 // torrent with nested directories, files crossing piece boundaries, an
 // empty file and a short last piece; every byte read through FUSE matches.
 // Then, with the seeder stopped, a second mount over the same cache
-// directory serves the same bytes, and uploads them to aria2c.
+// directory serves the same bytes, and uploads them to aria2c and to a
+// libtorrent leecher.
 func TestMountFromLibtorrent(t *testing.T) {
 	SkipIfShort(t)
 	bin := BuildTorrentFS(t)
@@ -68,19 +85,13 @@ func TestMountFromLibtorrent(t *testing.T) {
 	m2.WaitFiles(t, tt, 60*time.Second)
 	checkMountedFiles(t, m2, tt)
 
-	// torrentfs, now the only peer with the data, serves it to aria2c.
+	// torrentfs, now the only peer with the data, serves it to aria2c and
+	// to a libtorrent leecher.
 	t.Run("aria2c-from-torrentfs", func(t *testing.T) {
-		dir := Aria2Download(t, tt, Aria2IP, 90*time.Second)
-		for i, f := range tt.Spec.Files {
-			data, err := ReadFileTimeout(tt.FilePath(dir, i), 10*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sum := sha256.Sum256(data)
-			if got, want := hex.EncodeToString(sum[:]), tt.SHA256(i); got != want {
-				t.Errorf("aria2c got %s with sha256 %s, want %s", f.Path, got, want)
-			}
-		}
+		checkDownloaded(t, tt, Aria2Download(t, tt, Aria2IP, 90*time.Second))
+	})
+	t.Run("libtorrent-from-torrentfs", func(t *testing.T) {
+		checkDownloaded(t, tt, LibtorrentDownload(t, tt, LeecherIP, 90*time.Second))
 	})
 	stopAndCheck(t, m2)
 }
