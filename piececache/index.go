@@ -1,7 +1,7 @@
 package piececache
 
 import (
-	"container/list"
+	"math"
 	"slices"
 )
 
@@ -11,92 +11,161 @@ type pieceID struct {
 	piece uint32
 }
 
-// indexEntry is what the index knows about one held piece.
-type indexEntry struct {
-	size int64         // bytes this piece accounts for in Stats.Bytes
-	elem *list.Element // its place in index.lru; Value is a pieceID
-}
-
 // index is the in-memory record of which pieces a store holds, their sizes
 // and their order of last use. It does no I/O and no locking: its owner
 // guards it with a mutex.
+//
+// It is compact, about 40 bytes a piece, so that a cache of a million
+// pieces costs tens of megabytes: the use order is a doubly linked list
+// threaded through one slice by int32 indexes, and each torrent maps piece
+// numbers to slots in that slice.
 type index struct {
-	torrents map[[20]byte]map[uint32]*indexEntry
-	lru      *list.List // front = most recently used
-	pieces   int
-	bytes    int64
+	torrents   map[[20]byte]*torrentIndex
+	nodes      []node
+	free       []int32 // unused slots in nodes
+	head, tail int32   // most and least recently used slot, or none
+	pieces     int
+	bytes      int64
+}
+
+const none = -1
+
+type torrentIndex struct {
+	ih     [20]byte
+	pieces map[uint32]int32 // piece number -> slot in index.nodes
+}
+
+type node struct {
+	t          *torrentIndex // nil in a free slot
+	piece      uint32
+	size       uint32 // bytes this piece accounts for in Stats.Bytes
+	prev, next int32  // towards head (more recent) and tail
 }
 
 func newIndex() *index {
-	return &index{torrents: map[[20]byte]map[uint32]*indexEntry{}, lru: list.New()}
+	return &index{torrents: map[[20]byte]*torrentIndex{}, head: none, tail: none}
+}
+
+func (x *index) slot(id pieceID) (int32, bool) {
+	t := x.torrents[id.ih]
+	if t == nil {
+		return 0, false
+	}
+	s, ok := t.pieces[id.piece]
+	return s, ok
 }
 
 func (x *index) has(id pieceID) bool {
-	_, ok := x.torrents[id.ih][id.piece]
+	_, ok := x.slot(id)
 	return ok
 }
 
 // add records id with size bytes as most recently used, replacing any
 // earlier record of it; it returns the size of that earlier record, or 0.
 func (x *index) add(id pieceID, size int64) (replaced int64) {
-	t := x.torrents[id.ih]
-	if t == nil {
-		t = map[uint32]*indexEntry{}
-		x.torrents[id.ih] = t
-	}
-	if e, ok := t[id.piece]; ok {
-		replaced = e.size
-		x.bytes += size - e.size
-		e.size = size
-		x.lru.MoveToFront(e.elem)
+	size32 := uint32(min(max(size, 0), math.MaxUint32))
+	if s, ok := x.slot(id); ok {
+		n := &x.nodes[s]
+		replaced = int64(n.size)
+		x.bytes += int64(size32) - replaced
+		n.size = size32
+		x.unlink(s)
+		x.pushFront(s)
 		return replaced
 	}
-	t[id.piece] = &indexEntry{size: size, elem: x.lru.PushFront(id)}
+	t := x.torrents[id.ih]
+	if t == nil {
+		t = &torrentIndex{ih: id.ih, pieces: map[uint32]int32{}}
+		x.torrents[id.ih] = t
+	}
+	var s int32
+	if k := len(x.free); k > 0 {
+		s, x.free = x.free[k-1], x.free[:k-1]
+	} else {
+		s = int32(len(x.nodes))
+		x.nodes = append(x.nodes, node{})
+	}
+	x.nodes[s] = node{t: t, piece: id.piece, size: size32}
+	x.pushFront(s)
+	t.pieces[id.piece] = s
 	x.pieces++
-	x.bytes += size
+	x.bytes += int64(size32)
 	return 0
 }
 
 // touch marks id as just used; it reports whether id is held.
 func (x *index) touch(id pieceID) bool {
-	e, ok := x.torrents[id.ih][id.piece]
-	if ok {
-		x.lru.MoveToFront(e.elem)
+	s, ok := x.slot(id)
+	if ok && s != x.head {
+		x.unlink(s)
+		x.pushFront(s)
 	}
 	return ok
 }
 
 // remove forgets id and returns the size it accounted for.
 func (x *index) remove(id pieceID) int64 {
-	t := x.torrents[id.ih]
-	e, ok := t[id.piece]
+	s, ok := x.slot(id)
 	if !ok {
 		return 0
 	}
-	x.lru.Remove(e.elem)
-	delete(t, id.piece)
-	if len(t) == 0 {
+	n := x.nodes[s]
+	x.unlink(s)
+	delete(n.t.pieces, id.piece)
+	if len(n.t.pieces) == 0 {
 		delete(x.torrents, id.ih)
 	}
+	x.nodes[s] = node{}
+	x.free = append(x.free, s)
 	x.pieces--
-	x.bytes -= e.size
-	return e.size
+	x.bytes -= int64(n.size)
+	return int64(n.size)
 }
 
 // oldest returns the least recently used piece.
 func (x *index) oldest() (pieceID, bool) {
-	e := x.lru.Back()
-	if e == nil {
+	if x.tail == none {
 		return pieceID{}, false
 	}
-	return e.Value.(pieceID), true
+	n := &x.nodes[x.tail]
+	return pieceID{n.t.ih, n.piece}, true
+}
+
+func (x *index) unlink(s int32) {
+	n := &x.nodes[s]
+	if n.prev != none {
+		x.nodes[n.prev].next = n.next
+	} else {
+		x.head = n.next
+	}
+	if n.next != none {
+		x.nodes[n.next].prev = n.prev
+	} else {
+		x.tail = n.prev
+	}
+	n.prev, n.next = none, none
+}
+
+func (x *index) pushFront(s int32) {
+	n := &x.nodes[s]
+	n.prev, n.next = none, x.head
+	if x.head != none {
+		x.nodes[x.head].prev = s
+	}
+	x.head = s
+	if x.tail == none {
+		x.tail = s
+	}
 }
 
 // list returns ih's pieces in increasing order.
 func (x *index) list(ih [20]byte) []int {
 	t := x.torrents[ih]
-	out := make([]int, 0, len(t))
-	for p := range t {
+	if t == nil {
+		return []int{}
+	}
+	out := make([]int, 0, len(t.pieces))
+	for p := range t.pieces {
 		out = append(out, int(p))
 	}
 	slices.Sort(out)
