@@ -40,7 +40,7 @@ func machineInfo(cfg *config) machine {
 		LoadStart: loadAvg(),
 	}
 	if out, err := exec.Command(cfg.BtfsBin, "--version").CombinedOutput(); err == nil {
-		m.Btfs = firstLine(string(out))
+		m.Btfs = btfsVersion(string(out))
 	}
 	if out, err := exec.Command(python3, "-c", "import libtorrent; print(libtorrent.__version__)").Output(); err == nil {
 		m.Libtorrent = firstLine(string(out))
@@ -82,6 +82,27 @@ func loadAvg() string {
 func readString(p string) string {
 	b, _ := os.ReadFile(p)
 	return string(b)
+}
+
+// btfsVersion makes "btfs 2.24 (libtorrent 2.0.6.0)" of btfs --version,
+// which also prints FUSE's versions.
+func btfsVersion(out string) string {
+	var v, lt string
+	for _, line := range strings.Split(out, "\n") {
+		if s, ok := strings.CutPrefix(strings.TrimSpace(line), "btfs version:"); ok {
+			v = strings.TrimSpace(s)
+		}
+		if s, ok := strings.CutPrefix(strings.TrimSpace(line), "libtorrent version:"); ok {
+			lt = strings.TrimSpace(s)
+		}
+	}
+	switch {
+	case v == "":
+		return firstLine(out)
+	case lt == "":
+		return "btfs " + v
+	}
+	return fmt.Sprintf("btfs %s (libtorrent %s)", v, lt)
 }
 
 func firstLine(s string) string {

@@ -267,3 +267,10 @@ func TestProcStopsGroup(t *testing.T) {
 		t.Errorf("process still running %v after stop", time.Since(start))
 	}
 }
+
+func TestBtfsVersion(t *testing.T) {
+	out := "FUSE library version: 2.9.9\nfusermount3 version: 3.14.0\nbtfs version: 2.24\nlibtorrent version: 2.0.6.0\n"
+	if got := btfsVersion(out); got != "btfs 2.24 (libtorrent 2.0.6.0)" {
+		t.Errorf("btfsVersion = %q", got)
+	}
+}
