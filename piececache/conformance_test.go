@@ -297,6 +297,9 @@ func testInvalid(t *testing.T, s store) {
 	if _, err := s.ReadAt(ctx, ih, 0, make([]byte, 1), -1); !errors.Is(err, ErrInvalid) {
 		t.Errorf("ReadAt at offset -1 = %v, want ErrInvalid", err)
 	}
+	if _, err := s.ReadAt(ctx, ih, 99, make([]byte, 1), -1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ReadAt of an absent piece at offset -1 = %v, want ErrInvalid", err)
+	}
 	if _, err := s.ReadAt(ctx, ih, -1, make([]byte, 1), 0); !errors.Is(err, ErrNotFound) {
 		t.Errorf("ReadAt of piece -1 = %v, want ErrNotFound", err)
 	}

@@ -52,6 +52,9 @@ func (m *Memory) ReadAt(ctx context.Context, ih [20]byte, piece int, p []byte, o
 	if !validPiece(piece) {
 		return 0, ErrNotFound
 	}
+	if off < 0 {
+		return 0, fmt.Errorf("piececache: read piece %d: negative offset %d: %w", piece, off, ErrInvalid)
+	}
 	id := pieceID{ih, uint32(piece)}
 	m.mu.Lock()
 	defer m.mu.Unlock()

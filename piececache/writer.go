@@ -41,7 +41,8 @@ type request struct {
 // ReadAt of the piece sees the new bytes.
 //
 // Put may be called from several goroutines at once; concurrent calls are
-// committed together.
+// committed together. If ctx ends first, Put returns its error and the
+// piece may or may not be stored (Has tells).
 func (c *Cache) Put(ctx context.Context, ih [20]byte, piece int, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("piececache: put piece %d: %w", piece, err)
