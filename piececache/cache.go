@@ -73,6 +73,9 @@ func Open(dir string, opts Options) (*Cache, error) {
 	db, err := badger.Open(badgerOptions(dir, opts, log))
 	if err != nil {
 		lock.unlock()
+		if pid, held := badgerLockHolder(dir); held {
+			return nil, &InUseError{Dir: dir, PID: pid}
+		}
 		return nil, fmt.Errorf("piececache: open badger database in %s: %w", dir, err)
 	}
 	c := &Cache{

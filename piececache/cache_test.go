@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -328,4 +329,36 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestBadgerLockHeldElsewhere: a program that holds Badger's own lock but
+// not ours (another tool, an older build) also gives ErrInUse, naming the
+// PID Badger's lock file holds.
+func TestBadgerLockHeldElsewhere(t *testing.T) {
+	defer leakcheck.Check(t)()
+	dir := t.TempDir()
+	// What Badger does: flock the directory, write the PID to LOCK.
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, badgerPIDFile), []byte("4242\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = Open(dir, Options{})
+	var inUse *InUseError
+	if !errors.As(err, &inUse) || inUse.PID != 4242 {
+		t.Fatalf("Open with Badger's lock held = %v, want an InUseError naming PID 4242", err)
+	}
+	// Our own lock was released on the way out.
+	l, err := lockDir(dir)
+	if err != nil {
+		t.Fatalf("owner lock still held: %v", err)
+	}
+	l.unlock()
 }

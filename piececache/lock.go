@@ -75,3 +75,23 @@ func readPID(path string) int {
 func (l *dirLock) unlock() error {
 	return l.f.Close()
 }
+
+// badgerPIDFile is where Badger writes its PID; Badger flocks the
+// directory itself.
+const badgerPIDFile = "LOCK"
+
+// badgerLockHolder reports whether a live process holds Badger's own lock
+// on dir (one that did not take ours: another program, or an older
+// build), and the PID Badger wrote. Badger's error for that case carries
+// no error value to test, so Open asks the lock itself.
+func badgerLockHolder(dir string) (pid int, held bool) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close() // releases the probe's lock if it got one
+	if err := flock(f, syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return readPID(filepath.Join(dir, badgerPIDFile)), errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	return 0, false
+}
