@@ -219,9 +219,9 @@ func (b *bench) failed(ctx context.Context, res *results, metric string, k fsKin
 
 func (b *bench) mounter(k fsKind) mounter {
 	if k == btFS {
-		return mounter{kind: k, bin: b.cfg.BtfsBin}
+		return mounter{kind: k, bin: b.cfg.BtfsBin, extra: b.cfg.BtfsArgs}
 	}
-	return mounter{kind: k, bin: b.cfg.TorrentFSBin}
+	return mounter{kind: k, bin: b.cfg.TorrentFSBin, extra: b.cfg.TorrentFSArgs}
 }
 
 // scratch makes a new, empty state directory and mount point.
@@ -287,6 +287,9 @@ func (b *bench) mounted(ctx context.Context, res *results, k fsKind, state, mnt 
 		} else {
 			err = fmt.Errorf("%s gave no answer within %v (-timeout): %w", k, b.cfg.OpTimeout, octx.Err())
 		}
+	}
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%w; the end of %s's output:\n%s", err, k, mt.proc.out.tail(2048))
 	}
 	if serr := mt.stop(); serr != nil {
 		res.note(fmt.Sprintf("%s: stopping after %s: %v", k, filepath.Base(filepath.Dir(state)), serr))

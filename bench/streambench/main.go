@@ -35,12 +35,14 @@ type config struct {
 	OpTimeout   time.Duration
 	UTPReset    bool
 
-	TorrentFSBin string
-	BtfsBin      string
-	OutDir       string
-	WorkDir      string
-	Keep         bool
-	Label        string
+	TorrentFSBin  string
+	BtfsBin       string
+	TorrentFSArgs []string
+	BtfsArgs      []string
+	OutDir        string
+	WorkDir       string
+	Keep          bool
+	Label         string
 }
 
 var allScenarios = []string{"first", "seek", "seq", "player"}
@@ -77,6 +79,9 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	if res != nil && len(res.Errors) > 0 {
+		return 1, fmt.Errorf("some measurements failed (listed under the table)")
+	}
 	return 0, nil
 }
 
@@ -90,6 +95,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	throttle := byteSize(1_000_000)
 	prate := byteSize(5_000_000)
 	pchunk := byteSize(256 << 10)
+	tfsArgs := fl.String("torrentfs-args", "", "extra arguments for torrentfs mount, space-separated (e.g. \"--log-level debug\")")
+	btfsArgs := fl.String("btfs-args", "", "extra arguments for btfs, space-separated")
 	only := fl.String("only", "torrentfs,btfs", "filesystems to measure, comma-separated: torrentfs, btfs")
 	scen := fl.String("scenarios", strings.Join(allScenarios, ","), "scenarios, comma-separated: first (64 KiB at 0), seek (64 KiB at -seek), seq (sequential read, re-read after remount, RSS, CPU), player")
 	fl.Var(&size, "size", "size of the torrent's one file (e.g. 512MiB, 64MiB)")
@@ -117,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("unexpected arguments %q", fl.Args())
 	}
 	cfg.Size, cfg.PieceLength, cfg.SeekOffset = int64(size), int64(piece), int64(seek)
+	cfg.TorrentFSArgs, cfg.BtfsArgs = strings.Fields(*tfsArgs), strings.Fields(*btfsArgs)
 	cfg.Throttle, cfg.PlayerRate, cfg.PlayerChunk = int64(throttle), int64(prate), int(pchunk)
 	if cfg.PlayerCap <= 0 {
 		cfg.PlayerCap = defaultPlayerCap(cfg.Size)

@@ -23,8 +23,9 @@ const (
 
 // mounter starts one filesystem's process for the swarm's torrent.
 type mounter struct {
-	kind fsKind
-	bin  string
+	kind  fsKind
+	bin   string
+	extra []string // more arguments, before the torrent and mount point
 }
 
 // mount is a running filesystem process and its mount point.
@@ -52,9 +53,11 @@ func (m mounter) start(ctx context.Context, s *swarm, stateDir, mnt string, time
 	grace := 20 * time.Second
 	switch m.kind {
 	case torrentFS:
-		args = []string{"mount", "--cache-dir", stateDir, "--listen", "127.0.0.1:0", s.torrentPath, mnt}
+		args = append([]string{"mount", "--cache-dir", stateDir, "--listen", "127.0.0.1:0"}, m.extra...)
+		args = append(args, s.torrentPath, mnt)
 	case btFS:
-		args = []string{"-f", "--data-directory=" + stateDir, s.torrentPath, mnt}
+		args = append([]string{"-f", "--data-directory=" + stateDir}, m.extra...)
+		args = append(args, s.torrentPath, mnt)
 	default:
 		return nil, fmt.Errorf("unknown filesystem %q", m.kind)
 	}
