@@ -48,7 +48,7 @@ func addSessionFlags(fs *flag.FlagSet, cfg *sessionConfig, level *logLevelFlag) 
 	fs.BoolVar(&cfg.AllowOther, "allow-other", false, "let other users read the mount (non-root needs user_allow_other in /etc/fuse.conf)")
 	fs.BoolVar(&cfg.DebugFUSE, "debug-fuse", false, "log every FUSE request (with --log-level debug)")
 	fs.Var(level, "log-level", "debug, info, warn or error")
-	fs.StringVar(&cfg.CPUProfile, "cpu-profile", "", "write a Go CPU profile to this file while mounted")
+	fs.StringVar(&cfg.CPUProfile, "cpu-profile", "", "write a Go CPU profile to this file while mounted (%p: the process id)")
 	fs.BoolVar(&cfg.Prefetch, "prefetch", false, "also fetch the whole torrent in the background, after what is being read")
 	fs.BoolVar(&cfg.NoProbe, "no-media-probe", false, "do not fetch a media file's head and tail first when it is opened")
 }
