@@ -1,13 +1,17 @@
 package piececache
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -30,12 +34,19 @@ type Cache struct {
 
 	ops sync.WaitGroup // calls in flight; Close waits for them before closing db
 
+	bufs sync.Pool // *valueBuf for Put's encoded values (value.go)
+
 	// garbage counts value bytes deleted or overwritten since the last
 	// value-log GC. Only the writer goroutine touches it.
 	garbage int64
 
-	mu     sync.Mutex // guards idx and closed; never held across Badger calls
+	// failure is the last write error, until a write succeeds again; Put
+	// fails fast while it is recent (see disk.go).
+	failure atomic.Pointer[writeFailure]
+
+	mu     sync.Mutex // guards idx, dirty and closed; never held across Badger calls
 	idx    *index
+	dirty  map[pieceID]uint32 // use stamps not yet written (stamps.go)
 	closed bool
 }
 
@@ -51,7 +62,14 @@ type store interface {
 	ReadAt(ctx context.Context, ih [20]byte, piece int, p []byte, off int64) (int, error)
 	Has(ih [20]byte, piece int) bool
 	Pieces(ctx context.Context, ih [20]byte) ([]int, error)
+	DeletePiece(ctx context.Context, ih [20]byte, piece int) error
+	DeleteTorrent(ctx context.Context, ih [20]byte) error
+	Pin(ih [20]byte, piece int)
+	Unpin(ih [20]byte, piece int)
+	PinnedBytes() int64
+	Limit() int64
 	Stats() Stats
+	Torrents() []TorrentStats
 	Close() error
 }
 
@@ -70,16 +88,17 @@ func Open(dir string, opts Options) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := badger.Open(badgerOptions(dir, opts, log))
+	db, err := openBadger(badgerOptions(dir, opts, log))
 	if err != nil {
 		lock.unlock()
 		if pid, held := badgerLockHolder(dir); held {
 			return nil, &InUseError{Dir: dir, PID: pid}
 		}
-		return nil, fmt.Errorf("piececache: open badger database in %s: %w", dir, err)
+		return nil, &DamagedError{Dir: dir, Err: err}
 	}
 	c := &Cache{
 		dir: dir, db: db, lock: lock, log: log, opts: opts,
+		dirty:      map[pieceID]uint32{},
 		reqs:       make(chan *request),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -98,6 +117,17 @@ func Open(dir string, opts Options) (*Cache, error) {
 	c.idx = idx
 	go c.writeLoop()
 	return c, nil
+}
+
+// openBadger opens the database, turning a panic inside Badger (which some
+// damaged files provoke) into an error.
+func openBadger(o badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("badger panicked: %v", r)
+		}
+	}()
+	return badger.Open(o)
 }
 
 // checkVersion writes FormatVersion into a new cache and refuses a cache of
@@ -125,19 +155,43 @@ func (c *Cache) checkVersion() error {
 	})
 	var ve *VersionError
 	if err != nil && !errors.As(err, &ve) {
-		return fmt.Errorf("piececache: check format version in %s: %w", c.dir, err)
+		return &DamagedError{Dir: c.dir, Err: fmt.Errorf("check format version: %w", err)}
 	}
 	return err
 }
 
-// loadIndex lists the held pieces with a key-only iteration.
+// loadIndex lists the held pieces with a key-only iteration and orders
+// them by their persisted use stamps (pieces without one count as oldest).
 func (c *Cache) loadIndex() (*index, error) {
-	idx := newIndex()
+	type entry struct {
+		id    pieceID
+		size  int64
+		stamp uint32
+	}
+	var entries []entry
+	stamps := map[pieceID]uint32{}
 	err := c.db.View(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.PrefetchValues = false
-		o.Prefix = []byte{piecePrefix}
+		o.Prefix = []byte{stampPrefix}
 		it := txn.NewIterator(o)
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			ih, piece, ok := parseKey(item.Key(), stampPrefix)
+			if !ok {
+				continue
+			}
+			_ = item.Value(func(v []byte) error { // small: kept in the LSM tree
+				if len(v) == 4 {
+					stamps[pieceID{ih, piece}] = binary.BigEndian.Uint32(v)
+				}
+				return nil
+			})
+		}
+		it.Close()
+
+		o.Prefix = []byte{piecePrefix}
+		it = txn.NewIterator(o)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
@@ -146,12 +200,21 @@ func (c *Cache) loadIndex() (*index, error) {
 				c.log.Warn("piececache: ignoring malformed key", "key", fmt.Sprintf("%x", item.Key()))
 				continue
 			}
-			idx.add(pieceID{ih, piece}, item.EstimatedSize())
+			id := pieceID{ih, piece}
+			entries = append(entries, entry{id, item.EstimatedSize(), stamps[id]})
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("piececache: list pieces in %s: %w", c.dir, err)
+		return nil, &DamagedError{Dir: c.dir, Err: fmt.Errorf("list pieces: %w", err)}
+	}
+	// Oldest first, so that the last added is the most recently used; ties
+	// keep key order.
+	slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(a.stamp, b.stamp) })
+	idx := newIndex()
+	for _, e := range entries {
+		idx.add(e.id, e.size)
+		idx.setStamp(e.id, e.stamp)
 	}
 	return idx, nil
 }
@@ -196,6 +259,24 @@ func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.idx.stats()
+}
+
+// Torrents reports what is held of each torrent, in info-hash order.
+func (c *Cache) Torrents() []TorrentStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.idx.torrentStats()
+}
+
+// Dir is the cache directory.
+func (c *Cache) Dir() string { return c.dir }
+
+// now is the clock for use stamps.
+func (c *Cache) now() time.Time {
+	if c.opts.now != nil {
+		return c.opts.now()
+	}
+	return time.Now()
 }
 
 // Close waits for calls in flight, stops the writer, closes the database

@@ -22,6 +22,22 @@ var (
 	// written in a format this build does not understand.
 	ErrVersion = errors.New("piececache: unknown cache format version")
 
+	// ErrDamaged is wrapped (by *DamagedError) when Open cannot read the
+	// cache directory: damaged or foreign files. Wipe, then Open again.
+	ErrDamaged = errors.New("piececache: cache directory is damaged")
+
+	// ErrNotCache is wrapped when Wipe refuses a directory that holds
+	// files the cache did not create.
+	ErrNotCache = errors.New("piececache: not a cache directory")
+
+	// ErrDiskFull is wrapped by Put when the disk (or the user's quota) is
+	// full.
+	ErrDiskFull = errors.New("piececache: disk full")
+
+	// ErrWriteFailed is wrapped by Put when the cache cannot write for any
+	// other reason (read-only file system, I/O error, permissions).
+	ErrWriteFailed = errors.New("piececache: cannot write to the cache")
+
 	// ErrClosed is returned by calls made after Close.
 	ErrClosed = errors.New("piececache: cache is closed")
 
@@ -64,3 +80,16 @@ func (e *VersionError) Error() string {
 }
 
 func (e *VersionError) Unwrap() error { return ErrVersion }
+
+// DamagedError reports a cache directory Open could not read.
+// errors.Is(err, ErrDamaged) is true, and Err is Badger's error.
+type DamagedError struct {
+	Dir string
+	Err error
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("piececache: cache directory %s is damaged or not a cache: %v", e.Dir, e.Err)
+}
+
+func (e *DamagedError) Unwrap() []error { return []error{ErrDamaged, e.Err} }

@@ -48,7 +48,7 @@ func (c *Cache) maybeEvict() {
 }
 
 // evict deletes least recently used pieces until Bytes is at most 90% of
-// MaxBytes, if it is over MaxBytes.
+// MaxBytes, if it is over MaxBytes. Pinned pieces go last (see pin.go).
 func (c *Cache) evict() (pieces int, freed int64) {
 	limit := c.opts.MaxBytes
 	if limit <= 0 {
@@ -59,16 +59,7 @@ func (c *Cache) evict() (pieces int, freed int64) {
 		c.mu.Unlock()
 		return 0, 0
 	}
-	low := limit - limit/10
-	var victims []pieceID
-	for c.idx.bytes > low {
-		id, ok := c.idx.oldest()
-		if !ok {
-			break
-		}
-		freed += c.idx.remove(id)
-		victims = append(victims, id)
-	}
+	victims, freed := c.idx.evictTo(lowWater(limit))
 	c.mu.Unlock()
 	// From here on Has and ReadAt no longer see the victims.
 	if err := c.deletePieces(victims); err != nil {
@@ -79,14 +70,21 @@ func (c *Cache) evict() (pieces int, freed int64) {
 	return len(victims), freed
 }
 
+// lowWater is what eviction brings Bytes down to: 90% of the limit.
+func lowWater(limit int64) int64 { return limit - limit/10 }
+
 func (c *Cache) valueLogFileSize() int64 { return c.opts.valueLogFileSizeOrDefault() }
 
-// deletePieces deletes ids from Badger in as few transactions as it allows.
-func (c *Cache) deletePieces(ids []pieceID) error {
+// deletePieces deletes ids (their pieces and use stamps) and the extra
+// keys from Badger in as few transactions as it allows.
+func (c *Cache) deletePieces(ids []pieceID, extra ...[]byte) error {
+	keys := extra
+	for _, id := range ids {
+		keys = append(keys, pieceKey(id.ih, id.piece), stampKey(id.ih, id.piece))
+	}
 	txn := c.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
-	for _, id := range ids {
-		key := pieceKey(id.ih, id.piece)
+	for _, key := range keys {
 		err := txn.Delete(key)
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			if err := txn.Commit(); err != nil {

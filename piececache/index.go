@@ -1,6 +1,7 @@
 package piececache
 
 import (
+	"bytes"
 	"math"
 	"slices"
 )
@@ -26,6 +27,11 @@ type index struct {
 	head, tail int32   // most and least recently used slot, or none
 	pieces     int
 	bytes      int64
+
+	// pins counts Pin calls not yet matched by Unpin, per piece, whether
+	// or not the piece is held (a reader pins its window before the
+	// pieces arrive).
+	pins map[pieceID]int32
 }
 
 const none = -1
@@ -39,11 +45,12 @@ type node struct {
 	t          *torrentIndex // nil in a free slot
 	piece      uint32
 	size       uint32 // bytes this piece accounts for in Stats.Bytes
+	stamp      uint32 // coarse time of last use (Unix seconds), persisted lazily by Cache
 	prev, next int32  // towards head (more recent) and tail
 }
 
 func newIndex() *index {
-	return &index{torrents: map[[20]byte]*torrentIndex{}, head: none, tail: none}
+	return &index{torrents: map[[20]byte]*torrentIndex{}, head: none, tail: none, pins: map[pieceID]int32{}}
 }
 
 func (x *index) slot(id pieceID) (int32, bool) {
@@ -174,6 +181,81 @@ func (x *index) list(ih [20]byte) []int {
 
 func (x *index) stats() Stats {
 	return Stats{Pieces: x.pieces, Bytes: x.bytes, Torrents: len(x.torrents)}
+}
+
+// setStamp records stamp as id's time of last use; it reports whether the
+// recorded stamp changed (false also if id is not held).
+func (x *index) setStamp(id pieceID, stamp uint32) bool {
+	s, ok := x.slot(id)
+	if !ok || x.nodes[s].stamp == stamp {
+		return false
+	}
+	x.nodes[s].stamp = stamp
+	return true
+}
+
+// pin and unpin count pins of id. unpin of a piece not pinned is a no-op.
+func (x *index) pin(id pieceID) { x.pins[id]++ }
+
+func (x *index) unpin(id pieceID) {
+	switch n := x.pins[id]; {
+	case n > 1:
+		x.pins[id] = n - 1
+	case n == 1:
+		delete(x.pins, id)
+	}
+}
+
+// pinnedBytes is the size of the held pieces that are pinned.
+func (x *index) pinnedBytes() int64 {
+	var n int64
+	for id := range x.pins {
+		if s, ok := x.slot(id); ok {
+			n += int64(x.nodes[s].size)
+		}
+	}
+	return n
+}
+
+// evictTo removes least recently used pieces until bytes is at most low.
+// It passes over pinned pieces while unpinned ones remain; only if the
+// pinned pieces alone take more than low are they evicted too, least
+// recently used first. It returns what it removed.
+func (x *index) evictTo(low int64) (victims []pieceID, freed int64) {
+	for pass := 0; pass < 2 && x.bytes > low; pass++ {
+		for s := x.tail; s != none && x.bytes > low; {
+			n := x.nodes[s]
+			id := pieceID{n.t.ih, n.piece}
+			s = n.prev
+			if pass == 0 && x.pins[id] > 0 {
+				continue
+			}
+			freed += x.remove(id)
+			victims = append(victims, id)
+		}
+	}
+	return victims, freed
+}
+
+// torrentStats lists every torrent held, in info-hash order.
+func (x *index) torrentStats() []TorrentStats {
+	out := make([]TorrentStats, 0, len(x.torrents))
+	for ih, t := range x.torrents {
+		ts := TorrentStats{InfoHash: ih, Pieces: len(t.pieces)}
+		for _, s := range t.pieces {
+			ts.Bytes += int64(x.nodes[s].size)
+		}
+		out = append(out, ts)
+	}
+	slices.SortFunc(out, func(a, b TorrentStats) int { return bytes.Compare(a.InfoHash[:], b.InfoHash[:]) })
+	return out
+}
+
+// TorrentStats describes what a store holds of one torrent.
+type TorrentStats struct {
+	InfoHash [20]byte
+	Pieces   int
+	Bytes    int64 // as in Stats.Bytes
 }
 
 // Stats describes what a store holds.

@@ -12,6 +12,8 @@ const FormatVersion uint32 = 1
 const (
 	metaPrefix  = 0x00
 	piecePrefix = 'p'
+	stampPrefix = 'a' // + info hash + piece: the piece's last use, uint32 BE Unix seconds
+	infoPrefix  = 'i' // + info hash: the torrent's raw info dictionary
 	keyLen      = 1 + 20 + 4
 )
 
@@ -28,6 +30,21 @@ func pieceKey(ih [20]byte, piece uint32) []byte {
 	return k
 }
 
+// stampKey holds the coarse time of a piece's last use (see stamps.go).
+func stampKey(ih [20]byte, piece uint32) []byte {
+	k := pieceKey(ih, piece)
+	k[0] = stampPrefix
+	return k
+}
+
+// infoKey holds a torrent's info dictionary (see info.go).
+func infoKey(ih [20]byte) []byte {
+	k := make([]byte, 21)
+	k[0] = infoPrefix
+	copy(k[1:], ih[:])
+	return k
+}
+
 // torrentPrefix is the key prefix of every piece of ih.
 func torrentPrefix(ih [20]byte) []byte {
 	k := make([]byte, 21)
@@ -38,7 +55,12 @@ func torrentPrefix(ih [20]byte) []byte {
 
 // parsePieceKey is the inverse of pieceKey; ok is false for any other key.
 func parsePieceKey(k []byte) (ih [20]byte, piece uint32, ok bool) {
-	if len(k) != keyLen || k[0] != piecePrefix {
+	return parseKey(k, piecePrefix)
+}
+
+// parseKey parses a piece or stamp key with the given prefix.
+func parseKey(k []byte, prefix byte) (ih [20]byte, piece uint32, ok bool) {
+	if len(k) != keyLen || k[0] != prefix {
 		return ih, 0, false
 	}
 	copy(ih[:], k[1:21])

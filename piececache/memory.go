@@ -7,18 +7,26 @@ import (
 )
 
 // Memory is an in-memory store with the same semantics as Cache, for tests
-// of the packages that use one. It has no size limit. The zero value is not
-// usable; call NewMemory.
+// of the packages that use one. The zero value is not usable; call
+// NewMemory or NewMemoryLimit.
 type Memory struct {
+	limit int64 // 0: none
+
 	mu     sync.Mutex // guards everything below
 	pieces map[pieceID][]byte
 	idx    *index
 	closed bool
 }
 
-// NewMemory returns an empty Memory.
-func NewMemory() *Memory {
-	return &Memory{pieces: map[pieceID][]byte{}, idx: newIndex()}
+// NewMemory returns an empty Memory with no size limit.
+func NewMemory() *Memory { return NewMemoryLimit(0) }
+
+// NewMemoryLimit returns an empty Memory that, like a Cache with
+// Options.MaxBytes, evicts least recently used (unpinned first) pieces
+// down to 90% of maxBytes once a Put takes it over maxBytes. Bytes count
+// piece bytes only.
+func NewMemoryLimit(maxBytes int64) *Memory {
+	return &Memory{limit: max(maxBytes, 0), pieces: map[pieceID][]byte{}, idx: newIndex()}
 }
 
 // Put stores a copy of data as piece of the torrent ih, replacing any
@@ -39,7 +47,86 @@ func (m *Memory) Put(ctx context.Context, ih [20]byte, piece int, data []byte) e
 	}
 	m.pieces[id] = buf
 	m.idx.add(id, int64(len(buf)))
+	if m.limit > 0 && m.idx.bytes > m.limit {
+		victims, _ := m.idx.evictTo(lowWater(m.limit))
+		for _, v := range victims {
+			delete(m.pieces, v)
+		}
+	}
 	return nil
+}
+
+// DeletePiece forgets one piece.
+func (m *Memory) DeletePiece(ctx context.Context, ih [20]byte, piece int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("piececache: delete piece %d: %w", piece, err)
+	}
+	if !validPiece(piece) {
+		return nil
+	}
+	id := pieceID{ih, uint32(piece)}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.idx.remove(id)
+	delete(m.pieces, id)
+	return nil
+}
+
+// DeleteTorrent forgets every piece of ih.
+func (m *Memory) DeleteTorrent(ctx context.Context, ih [20]byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("piececache: delete torrent: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	for _, p := range m.idx.list(ih) {
+		id := pieceID{ih, uint32(p)}
+		m.idx.remove(id)
+		delete(m.pieces, id)
+	}
+	return nil
+}
+
+// Pin protects the piece from eviction until the matching Unpin (see
+// Cache.Pin).
+func (m *Memory) Pin(ih [20]byte, piece int) {
+	if validPiece(piece) {
+		m.mu.Lock()
+		m.idx.pin(pieceID{ih, uint32(piece)})
+		m.mu.Unlock()
+	}
+}
+
+// Unpin undoes one Pin.
+func (m *Memory) Unpin(ih [20]byte, piece int) {
+	if validPiece(piece) {
+		m.mu.Lock()
+		m.idx.unpin(pieceID{ih, uint32(piece)})
+		m.mu.Unlock()
+	}
+}
+
+// PinnedBytes is the size of the held pieces that are pinned.
+func (m *Memory) PinnedBytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.idx.pinnedBytes()
+}
+
+// Limit is the size limit, 0 for none.
+func (m *Memory) Limit() int64 { return m.limit }
+
+// Torrents reports what is held of each torrent, in info-hash order.
+func (m *Memory) Torrents() []TorrentStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.idx.torrentStats()
 }
 
 // ReadAt copies bytes [off, off+len(p)) of the piece into p, with

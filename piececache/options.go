@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -25,8 +26,9 @@ type Options struct {
 	MaxBytes int64
 
 	// Tests only.
-	valueLogFileSize int64 // 0 = defaultValueLogFileSize
-	maxBatch         int   // 0 = defaultMaxBatch; 1 turns write batching off
+	valueLogFileSize int64            // 0 = defaultValueLogFileSize
+	maxBatch         int              // 0 = defaultMaxBatch; 1 turns write batching off
+	now              func() time.Time // clock for use stamps; nil = time.Now
 }
 
 const (

@@ -36,7 +36,7 @@ func (c *Cache) ReadAt(ctx context.Context, ih [20]byte, piece int, p []byte, of
 
 	id := pieceID{ih, uint32(piece)}
 	c.mu.Lock()
-	held := c.idx.touch(id)
+	held := c.touchLocked(id)
 	c.mu.Unlock()
 	if !held {
 		return 0, ErrNotFound

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync"
 )
 
 // Value layout (format byte 1):
@@ -33,10 +34,19 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 func numChunks(n int) int { return (n + ChunkSize - 1) / ChunkSize }
 
 // encodeValue returns a new buffer holding data in the value layout.
-func encodeValue(data []byte) []byte {
+func encodeValue(data []byte) []byte { return encodeValueInto(nil, data) }
+
+// encodeValueInto writes data in the value layout into dst's storage if it
+// is large enough, else into a new buffer, and returns the value.
+func encodeValueInto(dst, data []byte) []byte {
 	nc := numChunks(len(data))
 	hdr := valueFixedHeader + 4*nc
-	v := make([]byte, hdr+len(data))
+	var v []byte
+	if cap(dst) >= hdr+len(data) {
+		v = dst[:hdr+len(data)]
+	} else {
+		v = make([]byte, hdr+len(data))
+	}
 	v[0] = valueFormat
 	binary.BigEndian.PutUint32(v[1:5], uint32(len(data)))
 	copy(v[hdr:], data)
@@ -119,4 +129,29 @@ func validatePut(piece int, data []byte) error {
 		return fmt.Errorf("piececache: piece %d has %d bytes, want 1 to %d: %w", piece, len(data), MaxPieceSize, ErrInvalid)
 	}
 	return nil
+}
+
+// valueBuf is a pooled buffer for one encoded value: fresh allocations of
+// megabytes cost page faults, copies into reused memory do not.
+type valueBuf struct {
+	b    []byte
+	pool *sync.Pool
+}
+
+// encode encodes data into a buffer from c's pool.
+func (c *Cache) encode(data []byte) *valueBuf {
+	vb, _ := c.bufs.Get().(*valueBuf)
+	if vb == nil {
+		vb = &valueBuf{pool: &c.bufs}
+	}
+	vb.b = encodeValueInto(vb.b, data)
+	return vb
+}
+
+// release returns the buffer to its pool; nil is a no-op. The value must
+// no longer be used.
+func (vb *valueBuf) release() {
+	if vb != nil && vb.pool != nil {
+		vb.pool.Put(vb)
+	}
 }
