@@ -19,6 +19,10 @@ import (
 // extension handshake.
 const Version = "0.1.0"
 
+// storeWorkers is how many verified pieces are written to storage at once;
+// a store that batches concurrent writes commits them together.
+const storeWorkers = 2
+
 // peerIDPrefix is the Azureus-style client id: TF for torrentfs, version 0100.
 const peerIDPrefix = "-TF0100-"
 
@@ -32,6 +36,7 @@ type Client struct {
 	port     uint16
 	key      uint32 // tracker key: lets a tracker recognise us across IP changes
 	hashQ    chan hashJob
+	storeQ   chan storeJob
 	trackers *tracker.Client // shared, so UDP connection ids are reused
 
 	done      chan struct{} // closed by Close: every goroutine watches it
@@ -59,6 +64,7 @@ func New(opts Options) (*Client, error) {
 		peerID:   opts.PeerID,
 		port:     uint16(ln.Addr().(*net.TCPAddr).Port),
 		hashQ:    make(chan hashJob, 4*opts.HashWorkers),
+		storeQ:   make(chan storeJob, storeWorkers),
 		done:     make(chan struct{}),
 		torrents: map[metainfo.InfoHash]*Torrent{},
 		trackers: tracker.NewClient(tracker.Options{HTTPClient: opts.HTTPClient, Logger: opts.Logger.With("pkg", "tracker")}),
@@ -73,6 +79,9 @@ func New(opts Options) (*Client, error) {
 	ctx := c.lifetime()
 	for range opts.HashWorkers {
 		c.wg.Go(func() { c.hashWorker(ctx) })
+	}
+	for range storeWorkers {
+		c.wg.Go(func() { c.storeWorker(ctx) })
 	}
 	c.wg.Go(func() { c.acceptLoop(ctx) })
 	c.log.Info("listening for peers", "addr", ln.Addr().String())

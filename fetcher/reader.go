@@ -173,7 +173,11 @@ func (t *Torrent) readPiece(ctx context.Context, i int, p []byte, off int64) err
 // again.
 func (t *Torrent) readVerified(ctx context.Context, i int, p []byte, off int64) error {
 	t.mu.Lock()
-	if buf, ok := t.memPieces[i]; ok {
+	buf, ok := t.unstored[i]
+	if !ok {
+		buf, ok = t.memPieces[i]
+	}
+	if ok {
 		copy(p, buf[off:])
 		t.mu.Unlock()
 		return nil
@@ -185,7 +189,7 @@ func (t *Torrent) readVerified(ctx context.Context, i int, p []byte, off int64) 
 	}
 	if !t.storage.Has(t.ih, i) {
 		t.mu.Lock()
-		if t.have.Has(i) && t.memPieces[i] == nil {
+		if t.have.Has(i) && t.memPieces[i] == nil && t.unstored[i] == nil {
 			t.have.Clear(i)
 			t.haveCount--
 		}

@@ -36,6 +36,7 @@ type Torrent struct {
 	pieces    map[int]*pieceState          // being downloaded or verified
 	inflight  int64                        // bytes of buffers in pieces
 	waiters   map[int]*waiter              // readers blocked on a piece; those pieces are wanted now
+	unstored  map[int][]byte               // verified pieces on their way to storage, served from memory
 	memPieces map[int][]byte               // verified pieces storage refused, served from memory
 	memOrder  []int                        // memPieces in insertion order
 	wants     map[*Reader]readerWants      // what each reader wants next
@@ -75,6 +76,7 @@ func newTorrent(ctx context.Context, c *Client, m *metainfo.MetaInfo) (*Torrent,
 		have:      peerwire.NewBitfield(info.NumPieces()),
 		pieces:    map[int]*pieceState{},
 		waiters:   map[int]*waiter{},
+		unstored:  map[int][]byte{},
 		memPieces: map[int][]byte{},
 		wants:     map[*Reader]readerWants{},
 		peers:     map[*peer]struct{}{},

@@ -9,6 +9,35 @@ import (
 	"github.com/torrentfs/torrentfs/fetcher/peerwire"
 )
 
+// storeJob is a verified piece waiting to be written to storage.
+type storeJob struct {
+	t   *Torrent
+	i   int
+	buf []byte
+}
+
+// submitStore queues a verified piece for a store worker.
+func (c *Client) submitStore(ctx context.Context, t *Torrent, i int, buf []byte) error {
+	select {
+	case c.storeQ <- storeJob{t, i, buf}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) storeWorker(ctx context.Context) {
+	for {
+		select {
+		case j := <-c.storeQ:
+			err := j.t.storage.Put(ctx, j.t.ih, j.i, j.buf)
+			j.t.pieceStored(j.i, j.buf, err)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // hashJob is a complete piece waiting for its SHA-1 check.
 type hashJob struct {
 	t  *Torrent
@@ -36,34 +65,52 @@ func (c *Client) hashWorker(ctx context.Context) {
 	}
 }
 
-// verify checks a complete piece and stores it, or throws it away and
-// blames the peers that sent it. While ps.verifying is set nothing writes
-// to ps.buf, so it is read here without the lock.
+// verify checks a complete piece. A piece that matches is readable at
+// once from its buffer, and is handed to a store worker; one that does not
+// is thrown away and its senders blamed. While ps.verifying is set nothing
+// writes to ps.buf, so it is read here without the lock.
 func (t *Torrent) verify(ctx context.Context, ps *pieceState) {
 	if sha1.Sum(ps.buf) != t.info.Pieces[ps.index] {
 		t.pieceFailed(ps)
 		return
 	}
-	err := t.storage.Put(ctx, t.ih, ps.index, ps.buf)
-	t.pieceVerified(ps, err)
+	buf := t.pieceVerified(ps)
+	if err := t.c.submitStore(ctx, t, ps.index, buf); err != nil {
+		t.pieceStored(ps.index, buf, err)
+	}
 }
 
-func (t *Torrent) pieceVerified(ps *pieceState, putErr error) {
+// pieceVerified makes a verified piece readable from memory and returns
+// its buffer, which stays counted in the in-flight budget until stored.
+func (t *Torrent) pieceVerified(ps *pieceState) []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.pieces, ps.index)
-	t.inflight -= int64(ps.size)
 	if ps.failed != nil {
 		t.judgeLocked(ps)
 	}
-	if putErr != nil {
-		t.log.Warn("cache refused a verified piece; keeping it in memory", "piece", ps.index, "err", putErr)
-		t.keepInMemoryLocked(ps.index, ps.buf)
-	} else {
-		t.putBuf(ps.buf)
-	}
+	buf := ps.buf
 	ps.buf = nil
+	t.unstored[ps.index] = buf
 	t.markHaveLocked(ps.index)
+	return buf
+}
+
+// pieceStored releases a verified piece's buffer once storage took it. If
+// storage refused it, it is kept in memory (a few pieces at most) so that
+// reads go on working while the disk is in trouble.
+func (t *Torrent) pieceStored(i int, buf []byte, putErr error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.unstored, i)
+	t.inflight -= int64(len(buf))
+	if putErr != nil {
+		t.log.Warn("cache refused a verified piece; keeping it in memory", "piece", i, "err", putErr)
+		t.keepInMemoryLocked(i, buf)
+	} else {
+		t.putBuf(buf)
+	}
+	t.fillAllLocked(time.Now()) // the budget has room again
 }
 
 // markHaveLocked records a verified piece: wakes its readers, tells peers.
