@@ -35,12 +35,12 @@ const (
 type request struct {
 	op         op
 	id         pieceID
-	key        []byte // opPutInfo
-	value      []byte // opPut: the encoded value, owned by the request; opPutInfo: the value
+	key        []byte    // opPutInfo
+	value      []byte    // opPut: the encoded value, owned by the request; opPutInfo: the value
 	buf        *valueBuf // opPut: value's pooled buffer
 	vlen       int       // opPut: len(value)
-	version    uint64 // opForget
-	anyVersion bool   // opForget
+	version    uint64    // opForget
+	anyVersion bool      // opForget
 	done       chan error
 }
 
@@ -191,6 +191,14 @@ func (c *Cache) apply(batch []*request) {
 // putAll commits puts, with their use stamps, in as few transactions as
 // Badger allows, then records them in the index and answers them.
 func (c *Cache) putAll(puts []*request) {
+	var n int64
+	for _, r := range puts {
+		n += int64(len(r.value))
+	}
+	if err := c.checkSpace(n); err != nil {
+		c.finish(puts, err, 0)
+		return
+	}
 	var stamp [4]byte
 	binary.BigEndian.PutUint32(stamp[:], uint32(c.now().Unix()))
 	txn := c.db.NewTransaction(true)
