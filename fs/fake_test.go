@@ -59,7 +59,7 @@ type fakeReader struct {
 
 type readyReader struct{ *fakeReader }
 
-func (r *readyReader) Ready(off int64, n int) bool { return true }
+func (r *readyReader) Ready(off int64, n int) bool { return r.t.block == nil }
 
 func (r *fakeReader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	t := r.t

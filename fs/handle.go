@@ -66,36 +66,37 @@ func (h *handle) close() {
 // it gives up with io.ErrNoProgress.
 const maxZeroReads = 100
 
-// fill reads exactly len(p) bytes at off, calling ReadAt as often as needed.
-// An io.EOF before p is full is an error (the file is shorter than its
-// stated length).
-func fill(ctx context.Context, r FileReader, p []byte, off int64) error {
+// fill reads exactly len(p) bytes at off, calling ReadAt as often as needed,
+// and returns how many bytes it filled. An io.EOF before p is full is an
+// error (the file is shorter than its stated length).
+func fill(ctx context.Context, r FileReader, p []byte, off int64) (int, error) {
 	zeros := 0
-	for n := 0; n < len(p); {
+	n := 0
+	for n < len(p) {
 		m, err := r.ReadAt(ctx, p[n:], off+int64(n))
 		if m < 0 || m > len(p)-n {
-			return fmt.Errorf("fs: reader returned %d bytes for a %d-byte buffer", m, len(p)-n)
+			return n, fmt.Errorf("fs: reader returned %d bytes for a %d-byte buffer", m, len(p)-n)
 		}
 		n += m
 		switch {
 		case err == nil:
 		case errors.Is(err, io.EOF) && n == len(p):
-			return nil
+			return n, nil
 		case errors.Is(err, io.EOF):
-			return fmt.Errorf("fs: file ended at offset %d, before its stated length: %w", off+int64(n), io.ErrUnexpectedEOF)
+			return n, fmt.Errorf("fs: file ended at offset %d, before its stated length: %w", off+int64(n), io.ErrUnexpectedEOF)
 		default:
-			return err
+			return n, err
 		}
 		if m == 0 {
 			if zeros++; zeros >= maxZeroReads {
-				return fmt.Errorf("fs: reader at offset %d: %w", off+int64(n), io.ErrNoProgress)
+				return n, fmt.Errorf("fs: reader at offset %d: %w", off+int64(n), io.ErrNoProgress)
 			}
 			if err := ctx.Err(); err != nil {
-				return err
+				return n, err
 			}
 		} else {
 			zeros = 0
 		}
 	}
-	return nil
+	return n, nil
 }

@@ -12,19 +12,9 @@ import (
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
 )
 
-// mountRaw mounts without the cleanup of mount(), for tests that unmount
-// themselves.
-func mountRaw(t *testing.T, opts Options) *Server {
-	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("fs: /dev/fuse is not available: ", err)
-	}
-	s, err := Mount(t.TempDir(), opts)
-	if err != nil {
-		t.Fatalf("Mount: %v", err)
-	}
-	return s
-}
+// mountRaw is mount for tests that unmount themselves; the cleanup's
+// second Unmount is then a no-op.
+func mountRaw(t *testing.T, opts Options) *Server { return mount(t, opts) }
 
 func blockedTorrent() *fakeTorrent {
 	return &fakeTorrent{
