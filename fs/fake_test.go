@@ -25,6 +25,7 @@ type fakeTorrent struct {
 	ready    bool          // if set, readers implement ReadyChecker and say ready
 
 	reads   atomic.Int64  // ReadAt calls
+	maxLen  atomic.Int64  // largest buffer passed to ReadAt
 	waiting atomic.Int64  // ReadAt calls blocked on block
 	opened  atomic.Int64  // NewReader calls
 	closed  atomic.Int64  // Close calls
@@ -64,6 +65,11 @@ func (r *readyReader) Ready(off int64, n int) bool { return r.t.block == nil }
 func (r *fakeReader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	t := r.t
 	t.reads.Add(1)
+	for n := int64(len(p)); n > t.maxLen.Load(); {
+		if t.maxLen.CompareAndSwap(t.maxLen.Load(), n) {
+			break
+		}
+	}
 	r.mu.Lock()
 	shut := r.isShut
 	r.mu.Unlock()
