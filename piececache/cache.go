@@ -115,6 +115,7 @@ func Open(dir string, opts Options) (*Cache, error) {
 		return nil, err
 	}
 	c.idx = idx
+	c.saveLimit()
 	go c.writeLoop()
 	return c, nil
 }

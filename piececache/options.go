@@ -17,12 +17,15 @@ type Options struct {
 	Logger *slog.Logger
 
 	// MaxBytes bounds Stats().Bytes: once a write takes it past MaxBytes,
-	// the least recently used pieces are evicted down to 90% of MaxBytes.
-	// 0 means unlimited. The directory can take more than MaxBytes on
-	// disk: dead values wait for value-log GC, which runs once half a
-	// value-log file is dead (files are a quarter of MaxBytes, within 80
-	// to 256 MiB) and rewrites only files at least half dead; Badger's own
-	// files come on top.
+	// the least recently used pieces (unpinned first, see Pin) are evicted
+	// down to 90% of MaxBytes. 0 means unlimited.
+	//
+	// On disk (as du counts it) the directory stays under MaxBytes plus
+	// one value-log file plus about 32 MiB of Badger's own files (LSM
+	// tables, memtable logs, MANIFEST): dead values wait for value-log GC,
+	// which runs once half a value-log file is dead. Value-log files are
+	// MaxBytes/16, within 80 to 256 MiB. See bench/cachebench for the
+	// measured curve.
 	MaxBytes int64
 
 	// Tests only.
@@ -40,7 +43,7 @@ const (
 	minValueLogFileSize     = MaxPieceSize + 16<<20
 )
 
-// valueLogFileSizeOrDefault is a quarter of MaxBytes, within [minValueLogFileSize,
+// valueLogFileSizeOrDefault is a sixteenth of MaxBytes, within [minValueLogFileSize,
 // defaultValueLogFileSize], so that garbage left between GC runs stays a
 // modest share of a small cache.
 func (o Options) valueLogFileSizeOrDefault() int64 {
@@ -50,7 +53,7 @@ func (o Options) valueLogFileSizeOrDefault() int64 {
 	if o.MaxBytes <= 0 {
 		return defaultValueLogFileSize
 	}
-	return min(max(o.MaxBytes/4, minValueLogFileSize), defaultValueLogFileSize)
+	return min(max(o.MaxBytes/16, minValueLogFileSize), defaultValueLogFileSize)
 }
 
 // badgerOptions are the settings measured in shared/NOTES.md: pieces go to
