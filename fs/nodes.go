@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -51,11 +52,14 @@ func (readOnly) Removexattr(context.Context, string) syscall.Errno { return sysc
 type dirNode struct {
 	gofs.Inode
 	readOnly
-	mtime time.Time
+	srv     *Server
+	mtime   time.Time
+	subdirs atomic.Int64 // folders directly inside, for nlink (find relies on it)
 }
 
 var (
 	_ gofs.NodeGetattrer = (*dirNode)(nil)
+	_ gofs.NodeStatfser  = (*dirNode)(nil)
 	_ gofs.NodeSetattrer = (*dirNode)(nil)
 	_ gofs.NodeCreater   = (*dirNode)(nil)
 	_ gofs.NodeMkdirer   = (*dirNode)(nil)
@@ -65,8 +69,13 @@ var (
 
 func (d *dirNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = dirMode
-	out.Nlink = 2
+	out.Nlink = uint32(2 + d.subdirs.Load())
 	setTimes(&out.Attr, d.mtime)
+	return 0
+}
+
+func (d *dirNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	d.srv.statfs(out)
 	return 0
 }
 
@@ -84,6 +93,7 @@ type fileNode struct {
 
 var (
 	_ gofs.NodeGetattrer = (*fileNode)(nil)
+	_ gofs.NodeStatfser  = (*fileNode)(nil)
 	_ gofs.NodeOpener    = (*fileNode)(nil)
 	_ gofs.NodeSetattrer = (*fileNode)(nil)
 )
@@ -95,6 +105,11 @@ func (f *fileNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.At
 	out.Blocks = (uint64(f.length) + 511) / 512
 	out.Blksize = 1 << 20
 	setTimes(&out.Attr, f.mtime)
+	return 0
+}
+
+func (f *fileNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	f.srv.statfs(out)
 	return 0
 }
 
@@ -115,4 +130,16 @@ func (f *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uin
 
 func setTimes(a *fuse.Attr, t time.Time) {
 	a.SetTimes(&t, &t, &t)
+}
+
+// statfs reports the mount as full: its size is the sum of the files, and
+// nothing can be written.
+func (s *Server) statfs(out *fuse.StatfsOut) {
+	const bsize = 4096
+	*out = fuse.StatfsOut{}
+	out.Bsize = bsize
+	out.Frsize = bsize
+	out.Blocks = uint64((s.totalBytes.Load() + bsize - 1) / bsize)
+	out.Files = uint64(s.totalNodes.Load())
+	out.NameLen = 255
 }

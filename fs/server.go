@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,6 +30,9 @@ type Server struct {
 
 	mu   sync.Mutex          // guards inos and serializes AddTorrent
 	inos map[uint64]struct{} // inode numbers in use
+
+	totalBytes atomic.Int64 // sum of file lengths, for statfs
+	totalNodes atomic.Int64 // files and folders, for statfs
 
 	done chan struct{} // closed when serving ended and every reader is closed
 }
@@ -52,7 +56,7 @@ func Mount(dir string, opts Options) (*Server, error) {
 		inos:    map[uint64]struct{}{},
 		done:    make(chan struct{}),
 	}
-	s.root = &dirNode{mtime: s.mtime}
+	s.root = &dirNode{srv: s, mtime: s.mtime}
 
 	timeout := o.AttrTimeout
 	mo := fuse.MountOptions{
@@ -154,6 +158,9 @@ func (s *Server) AddTorrent(t Torrent) error {
 	var names []string
 	for _, n := range (&treeNode{children: top}).sortedChildren() {
 		s.root.AddChild(n.name, s.build(t, n, mtime), false)
+		if n.isDir() {
+			s.root.subdirs.Add(1)
+		}
 		names = append(names, n.name)
 	}
 	s.mu.Unlock()
@@ -171,14 +178,19 @@ func (s *Server) AddTorrent(t Torrent) error {
 // build makes the inodes of n and its children. s.mu must be held.
 func (s *Server) build(t Torrent, n *treeNode, mtime time.Time) *gofs.Inode {
 	ctx := context.Background() // NewPersistentInode does not block
+	s.totalNodes.Add(1)
 	if n.isDir() {
-		in := s.root.NewPersistentInode(ctx, &dirNode{mtime: mtime},
-			gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: s.allocIno(n.path)})
+		d := &dirNode{srv: s, mtime: mtime}
+		in := s.root.NewPersistentInode(ctx, d, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: s.allocIno(n.path)})
 		for _, c := range n.sortedChildren() {
 			in.AddChild(c.name, s.build(t, c, mtime), false)
+			if c.isDir() {
+				d.subdirs.Add(1)
+			}
 		}
 		return in
 	}
+	s.totalBytes.Add(n.length)
 	f := &fileNode{srv: s, t: t, index: n.file, length: n.length, path: n.path, mtime: mtime}
 	return s.root.NewPersistentInode(ctx, f, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: s.allocIno(n.path)})
 }

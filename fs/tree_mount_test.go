@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -112,6 +113,24 @@ func TestTreeLayout(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("walk found %d entries, want %d", len(got), len(want))
+	}
+
+	// find relies on nlink (2 + subfolders) to skip leaf folders.
+	if _, err := exec.LookPath("find"); err == nil {
+		out, err := exec.Command("find", dir, "-type", "f").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(out), "\n"); n != 4 {
+			t.Errorf("find -type f lists %d files, want 4:\n%s", n, out)
+		}
+	}
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &sfs); err != nil {
+		t.Fatal(err)
+	}
+	if total := int64(3000 + 1<<20 + 7 + 12345); int64(sfs.Blocks)*sfs.Bsize < total || sfs.Bfree != 0 {
+		t.Errorf("statfs: %d blocks of %d, %d free; want room for %d bytes, none free", sfs.Blocks, sfs.Bsize, sfs.Bfree, total)
 	}
 
 	// ls -l, stat and find look at metadata only.
