@@ -58,6 +58,7 @@ type peer struct {
 	lastRecv       time.Time
 	recvBytes      int64 // block bytes since the last rate update
 	rate           float64
+	latency        time.Duration // smoothed time from request to block
 	hashFails      int
 	allowedFast    map[uint32]bool
 	gone           bool
@@ -92,6 +93,15 @@ func newPeer(t *Torrent, conn net.Conn, addr netip.AddrPort, hs peerwire.Handsha
 }
 
 func (p *peer) hasLocked(i int) bool { return p.haveAll || p.bitfield.Has(i) }
+
+// lateAfter is when a block requested from p counts as late. Guarded by
+// Torrent.mu.
+func (p *peer) lateAfter() time.Duration {
+	if p.latency == 0 {
+		return 4 * minLate
+	}
+	return min(max(lateFactor*p.latency, minLate), maxLate)
+}
 
 // queue appends a message for the write loop. Safe with or without t.mu.
 func (p *peer) queue(m *peerwire.Message) {

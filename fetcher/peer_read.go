@@ -159,8 +159,15 @@ func (t *Torrent) updateInterestLocked(p *peer) {
 // handleBlockLocked stores a received block in its piece.
 func (t *Torrent) handleBlockLocked(p *peer, m *peerwire.Message, now time.Time) (*pieceState, error) {
 	k := blockKey{m.Index, m.Begin}
-	_, requested := p.out[k]
+	at, requested := p.out[k]
 	delete(p.out, k)
+	if requested {
+		if lat := now.Sub(at); p.latency == 0 {
+			p.latency = lat
+		} else {
+			p.latency = (7*p.latency + lat) / 8
+		}
+	}
 	ps := t.pieces[int(m.Index)]
 	if int(m.Index) >= t.info.NumPieces() || m.Begin%peerwire.BlockSize != 0 {
 		return nil, fmt.Errorf("%w: block at piece %d offset %d", errProtocol, m.Index, m.Begin)

@@ -1,6 +1,7 @@
 package fetcher
 
 import (
+	"slices"
 	"time"
 
 	"github.com/torrentfs/torrentfs/fetcher/peerwire"
@@ -10,28 +11,51 @@ const (
 	// urgentHorizon: a piece due within this is started even past the
 	// in-flight memory budget.
 	urgentHorizon = 500 * time.Millisecond
-	// lateAfter: a block of a piece already due, requested this long ago
-	// and not yet received, is also asked of another peer.
-	lateAfter = 400 * time.Millisecond
+	// minLate and maxLate bound when a block of a piece already due, not
+	// yet received, is also asked of another peer: after lateFactor times
+	// the latency its peer usually shows, within these bounds.
+	minLate    = 30 * time.Millisecond
+	maxLate    = 2 * time.Second
+	lateFactor = 3
+	// fillRound is how many blocks each peer is given per turn when all
+	// are filled together, so that an urgent piece is spread over peers.
+	fillRound = 4
 )
 
-// fillAllLocked tops up every peer's request pipeline.
+// fillAllLocked tops up every peer's request pipeline, a few blocks per
+// peer per turn, so that the most urgent pieces are shared between peers
+// rather than handed whole to whichever peer came first.
 func (t *Torrent) fillAllLocked(now time.Time) {
-	for p := range t.peers {
-		t.fillPeerLocked(p, now)
+	t.preemptLocked(now)
+	for {
+		progress := false
+		for p := range t.peers {
+			if t.fillPeerNLocked(p, now, fillRound) > 0 {
+				progress = true
+			}
+		}
+		if !progress {
+			return
+		}
 	}
 }
 
 // fillPeerLocked sends p requests for the most urgent blocks it can give
 // us, up to its pipeline depth.
 func (t *Torrent) fillPeerLocked(p *peer, now time.Time) {
+	t.fillPeerNLocked(p, now, p.maxOut)
+}
+
+// fillPeerNLocked sends p up to n requests and returns how many it sent.
+func (t *Torrent) fillPeerNLocked(p *peer, now time.Time, n int) int {
 	if p.gone || (p.peerChoking && len(p.allowedFast) == 0) {
-		return
+		return 0
 	}
-	for len(p.out) < p.maxOut {
+	sent := 0
+	for ; sent < n && len(p.out) < p.maxOut; sent++ {
 		ps, b := t.pickLocked(p, now)
 		if ps == nil {
-			return
+			break
 		}
 		begin, length := ps.blockBounds(b)
 		ps.addReq(b, p, now)
@@ -42,6 +66,7 @@ func (t *Torrent) fillPeerLocked(p *peer, now time.Time) {
 		p.out[key] = now
 		p.queue(&peerwire.Message{ID: peerwire.Request, Index: key.index, Begin: key.begin, Length: uint32(length)})
 	}
+	return sent
 }
 
 // pickLocked chooses the block to ask p for next, or returns nil.
@@ -97,7 +122,7 @@ func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
 		if t.slowLocked(p) {
 			continue // a duplicate from a slow peer would arrive late too
 		}
-		if b := ps.lateBlock(p, now, lateAfter); b >= 0 {
+		if b := ps.lateBlock(p, now); b >= 0 {
 			return ps, b
 		}
 	}
@@ -184,4 +209,52 @@ func (t *Torrent) othersHaveLocked(ps *pieceState, p *peer) bool {
 		}
 	}
 	return false
+}
+
+// preemptLocked lets a piece that is due now jump peers' queues. Peers
+// serve requests in order, and a full pipeline holds about a second of
+// readahead, so after a seek the blocks under the read would wait behind
+// it. When a due piece has blocks nobody was asked for, each peer that has
+// the piece and whose pipeline is full gets its requests for pieces not
+// due soon cancelled; they are asked for again later.
+func (t *Torrent) preemptLocked(now time.Time) {
+	var due []int
+	for _, w := range t.wantListLocked() {
+		if w.deadline.After(now) {
+			break
+		}
+		if t.have.Has(w.piece) {
+			continue
+		}
+		if ps := t.pieces[w.piece]; ps == nil || (!ps.verifying && ps.numFree > 0) {
+			due = append(due, w.piece)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	soon := now.Add(urgentHorizon)
+	for p := range t.peers {
+		if p.gone || p.peerChoking || len(p.out) < p.maxOut || !slices.ContainsFunc(due, p.hasLocked) {
+			continue
+		}
+		n := 0
+		for k := range p.out {
+			if d, ok := t.dueBy[int(k.index)]; ok && !d.After(soon) {
+				continue
+			}
+			delete(p.out, k)
+			if ps := t.pieces[int(k.index)]; ps != nil {
+				b := int(k.begin) / peerwire.BlockSize
+				_, length := ps.blockBounds(b)
+				ps.dropReq(b, p)
+				p.queue(&peerwire.Message{ID: peerwire.Cancel, Index: k.index, Begin: k.begin, Length: uint32(length)})
+			}
+			n++
+		}
+		if n > 0 {
+			p.log.Debug("cancelled readahead requests for a piece due now", "cancelled", n)
+			t.freedLocked()
+		}
+	}
 }

@@ -71,15 +71,16 @@ func (ps *pieceState) nextFree() int {
 	return -1
 }
 
-// lateBlock returns a block not yet received whose only requests are older
-// than age and not from p, or -1: a candidate for a duplicate request.
-func (ps *pieceState) lateBlock(p *peer, now time.Time, age time.Duration) int {
+// lateBlock returns a block not yet received whose only request is not
+// from p and late for the peer it went to, or -1: a candidate for a
+// duplicate request.
+func (ps *pieceState) lateBlock(p *peer, now time.Time) int {
 	for b := 0; b < ps.nblocks; b++ {
-		if ps.got[b] || len(ps.reqs[b]) == 0 || len(ps.reqs[b]) >= 2 {
+		if ps.got[b] || len(ps.reqs[b]) != 1 {
 			continue
 		}
 		r := ps.reqs[b][0]
-		if r.p != p && now.Sub(r.at) > age {
+		if r.p != p && now.Sub(r.at) > r.p.lateAfter() {
 			return b
 		}
 	}

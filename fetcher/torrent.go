@@ -41,6 +41,7 @@ type Torrent struct {
 	memOrder  []int                        // memPieces in insertion order
 	wants     map[*Reader]readerWants      // what each reader wants next
 	wantList  []want                       // merged wants by deadline; valid unless wantsDirty
+	dueBy     map[int]time.Time            // each wanted piece's deadline; rebuilt with wantList
 	wantDirty bool                         //
 	bgFrom    int                          // background fetch: pieces before it are exhausted
 	pickFrom  int                          // wantList entries before it are exhausted (see exhaustedLocked)

@@ -61,6 +61,7 @@ func (t *Torrent) wantListLocked() []want {
 			earliest[p] = w.since
 		}
 	}
+	t.dueBy = earliest
 	list := t.wantList[:0]
 	for p, d := range earliest {
 		list = append(list, want{piece: p, deadline: d})
