@@ -56,8 +56,8 @@ type Errnoer interface {
 // blocking, whether ReadAt(p[:n], off) would return at once (its bytes are
 // already verified and present). Reads that are ready skip the bound on
 // blocked reads (see Options.MaxBlockedReads), so data already present is
-// never queued behind reads waiting for missing pieces. Readers without it
-// are treated as possibly blocking.
+// never queued behind reads waiting for missing pieces. Without it, a read
+// that has not finished within a short probe (20 ms) counts as blocked.
 type ReadyChecker interface {
 	Ready(off int64, n int) bool
 }
@@ -83,10 +83,11 @@ type Options struct {
 	// missing pieces stall reads of data already present.
 	MaxBackground int
 	// MaxBlockedReads bounds how many reads may wait inside
-	// FileReader.ReadAt at once; further reads wait for a slot. Reads
-	// whose reader reports them ready (ReadyChecker) never take a slot.
-	// Default and maximum 3/4 of MaxBackground, so the kernel always keeps
-	// some background slots free for reads that can be answered at once.
+	// FileReader.ReadAt for missing data at once; further such reads wait
+	// for a slot. Reads of present data never take a slot (see
+	// ReadyChecker and the package documentation). Default and maximum
+	// 3/4 of MaxBackground. Reads waiting for a slot still count against
+	// the kernel's MaxBackground, so keep MaxBackground large.
 	MaxBlockedReads int
 	// ReadAheadKB is written to the mount's
 	// /sys/class/bdi/<major:minor>/read_ahead_kb after mounting (best

@@ -12,6 +12,20 @@
 // is filled completely up to the end of the file by calling ReadAt in a loop;
 // if ReadAt fails, or ends early, the read fails with an errno and no data.
 //
+// Reads of data that is already present must never queue behind reads that
+// wait for missing pieces. The kernel keeps at most MaxBackground page-cache
+// reads in flight (default 128 here, 12 in the kernel), and at most
+// MaxBlockedReads (default 3/4 of it) may wait inside ReadAt at once; more
+// wait for a slot. A read takes a slot only if it may block: a FileReader
+// implementing [ReadyChecker] says so, otherwise a read that has not
+// finished after a 20 ms probe is cancelled and continued under a slot. So
+// FileReader.ReadAt must return promptly when its ctx ends, without
+// cancelling the shared fetch other readers wait for.
+//
+// Never touch the mount through mmap from the process that serves it: a page
+// fault there can deadlock with the Go runtime's stop-the-world (syscalls
+// such as read(2) are fine). Tests do it in a child process.
+//
 // # Errors
 //
 // This package is the only place where errors become errno values:

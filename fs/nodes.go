@@ -120,7 +120,10 @@ func (f *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uin
 		return nil, 0, syscall.EROFS
 	}
 	h := &handle{srv: f.srv, length: f.length, path: f.path}
-	h.r = f.t.NewReader(f.index)
+	if h.r = f.t.NewReader(f.index); h.r == nil {
+		f.srv.log.Warn("fs: torrent returned a nil reader", "path", f.path)
+		return nil, 0, syscall.EIO
+	}
 	if !f.srv.reg.addHandle(h) {
 		h.close()
 		return nil, 0, syscall.EIO
