@@ -79,6 +79,10 @@ func (t *Torrent) review(now time.Time, elapsed time.Duration) {
 		}
 	}
 	t.demoteIdleLocked(now)
+	t.chokeTickLocked(now)
+	if !t.info.Private {
+		t.pexTickLocked(now)
+	}
 	t.wantDirty = true
 	t.fillAllLocked(now)
 }

@@ -40,6 +40,9 @@ type Options struct {
 	// after what readers want. Default: fetch only what is read and the
 	// readers' readahead windows.
 	Background bool
+	// UploadRateLimit bounds the bytes per second sent to peers, over all
+	// torrents. Default 0: unlimited.
+	UploadRateLimit int64
 	// NoMediaProbe turns off fetching the head and tail of media files
 	// first when they are opened (where MP4's moov and Matroska's cues
 	// live), which makes players' probes return quickly.

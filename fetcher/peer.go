@@ -61,6 +61,7 @@ type peer struct {
 	latency        time.Duration // smoothed time from request to block
 	hashFails      int
 	allowedFast    map[uint32]bool
+	extIDs         map[string]uint8 // their ids for the BEP 10 extensions we both speak
 	gone           bool
 
 	outMu   sync.Mutex // guards outBuf and uploads
@@ -88,6 +89,7 @@ func newPeer(t *Torrent, conn net.Conn, addr netip.AddrPort, hs peerwire.Handsha
 		maxOut:      defaultMaxOut,
 		lastRecv:    now,
 		allowedFast: map[uint32]bool{},
+		extIDs:      map[string]uint8{},
 		wakeW:       make(chan struct{}, 1),
 	}
 }
@@ -136,6 +138,15 @@ func (p *peer) writeLoop(ctx context.Context) {
 		ups = append(ups[:0], p.uploads[:n]...)
 		p.uploads = p.uploads[n:]
 		p.outMu.Unlock()
+		if len(ups) > 0 {
+			var n int
+			for _, up := range ups {
+				n += int(up.Length)
+			}
+			if err := p.t.c.waitUpload(ctx, n); err != nil {
+				return
+			}
+		}
 		for _, up := range ups {
 			var err error
 			if buf, err = p.t.appendBlock(ctx, buf, up); err != nil {

@@ -67,10 +67,7 @@ func (t *Torrent) handleLocked(p *peer, m *peerwire.Message) (*pieceState, error
 		t.fillPeerLocked(p, now)
 	case peerwire.Interested:
 		p.peerInterested = true
-		if p.amChoking {
-			p.amChoking = false
-			p.queue(&peerwire.Message{ID: peerwire.Unchoke})
-		}
+		t.onInterestedLocked(p)
 	case peerwire.NotInterested:
 		p.peerInterested = false
 	case peerwire.Have:
@@ -122,9 +119,10 @@ func (t *Torrent) handleLocked(p *peer, m *peerwire.Message) (*pieceState, error
 			t.fillPeerLocked(p, now)
 		}
 	case peerwire.Extended:
-		if m.ExtendedID == 0 {
-			t.handleExtHandshakeLocked(p, m.Payload)
+		if !p.extended {
+			return nil, fmt.Errorf("%w: extended message without the extension protocol", errProtocol)
 		}
+		return nil, t.handleExtendedLocked(p, m)
 	case peerwire.Suggest, peerwire.Port:
 		// Ignored: we fetch what readers want, and run no DHT yet.
 	}

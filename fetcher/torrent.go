@@ -106,6 +106,7 @@ func (t *Torrent) start() {
 	if !t.c.opts.DisableTrackers && len(t.mi.Trackers()) > 0 {
 		t.c.wg.Go(func() { t.announceLoop(ctx) })
 	}
+	t.startWebseeds(ctx)
 }
 
 // InfoHash is the torrent's info hash.
