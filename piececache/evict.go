@@ -2,6 +2,8 @@ package piececache
 
 import (
 	"errors"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -38,8 +40,14 @@ func (c *Cache) maybeEvict() {
 	// Value-log GC only rewrites a file at least half dead, so reclaiming
 	// before half a file's worth is dead would be wasted work.
 	if c.garbage >= c.valueLogFileSize()/2 {
-		rounds = c.reclaim()
+		rounds = c.reclaim(0.5)
 		c.garbage = 0
+	}
+	// GC at 0.5 leaves files less than half dead alone; if what they hold
+	// takes the directory past its bound, rewrite them too.
+	if limit := c.opts.MaxBytes; limit > 0 && (evicted > 0 || rounds >= 0) &&
+		dirBytes(c.dir) > limit+c.valueLogFileSize() {
+		rounds += c.reclaim(0.1)
 	}
 	if evicted > 0 || rounds >= 0 {
 		c.log.Debug("piececache: evicted least recently used pieces",
@@ -73,6 +81,24 @@ func (c *Cache) evict() (pieces int, freed int64) {
 // lowWater is what eviction brings Bytes down to: 90% of the limit.
 func lowWater(limit int64) int64 { return limit - limit/10 }
 
+// dirBytes is what du counts for dir's files (allocated blocks); Badger
+// keeps a few dozen files at most, so this is cheap.
+func dirBytes(dir string) int64 {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				n += st.Blocks * 512
+			}
+		}
+	}
+	return n
+}
+
 func (c *Cache) valueLogFileSize() int64 { return c.opts.valueLogFileSizeOrDefault() }
 
 // deletePieces deletes ids (their pieces and use stamps) and the extra
@@ -101,8 +127,9 @@ func (c *Cache) deletePieces(ids []pieceID, extra ...[]byte) error {
 }
 
 // reclaim makes Badger give back the disk space of deleted values and
-// returns how many value-log files it rewrote.
-func (c *Cache) reclaim() int {
+// returns how many value-log files it rewrote: those with at least ratio
+// of their bytes dead.
+func (c *Cache) reclaim(ratio float64) int {
 	if err := c.db.Update(func(txn *badger.Txn) error { return txn.Set(gcMarker, []byte{1}) }); err != nil {
 		c.log.Warn("piececache: value-log GC marker", "err", err)
 		return 0
@@ -118,7 +145,7 @@ func (c *Cache) reclaim() int {
 			return rounds
 		default:
 		}
-		err := c.db.RunValueLogGC(0.5)
+		err := c.db.RunValueLogGC(ratio)
 		if errors.Is(err, badger.ErrNoRewrite) {
 			break
 		}

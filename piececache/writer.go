@@ -343,7 +343,7 @@ func (c *Cache) deleteTorrent(ih [20]byte) error {
 	}
 	c.garbage += freed
 	if freed > 0 {
-		c.reclaim()
+		c.reclaim(0.5)
 		c.garbage = 0
 	}
 	return nil

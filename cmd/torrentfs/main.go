@@ -19,6 +19,7 @@ Usage:
   torrentfs mount [flags] <file.torrent> <mountpoint>   mount a torrent
   torrentfs info <file.torrent>                         describe a torrent
   torrentfs demo [flags]                                seed a sample torrent on loopback and mount it
+  torrentfs cache stats|clear|verify [flags]            inspect, empty or check the piece cache
   torrentfs version                                     print the version
 
 Run "torrentfs <command> --help" for a command's flags and an example.
@@ -45,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runInfo(rest, stdout, stderr)
 	case "demo":
 		err = runDemo(rest, stdout, stderr)
+	case "cache":
+		err = runCache(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "torrentfs", version)
 		return 0

@@ -43,6 +43,10 @@ func (p *peerList) Set(v string) error {
 // addSessionFlags registers the flags mount and demo share.
 func addSessionFlags(fs *flag.FlagSet, cfg *sessionConfig, level *logLevelFlag) {
 	fs.StringVar(&cfg.CacheDir, "cache-dir", defaultCacheDir(), "where verified pieces are kept across mounts")
+	fs.Var((*cacheSizeFlag)(cfg), "cache-size", "most disk space the cache may use, like 512MiB, 10GiB or 1.5GB (default: 10GiB or a quarter\n"+
+		"of the free space, whichever is smaller); the directory stays under this plus one value-log file\n"+
+		"(1/16 of the size, 80 to 256 MiB) and 32 MiB of Badger bookkeeping")
+	fs.BoolVar(&cfg.WipeCache, "wipe-cache", false, "empty the cache directory first (refused if it holds files torrentfs did not create)")
 	fs.StringVar(&cfg.Listen, "listen", ":0", "address to accept peers on, like 127.0.0.1:0 or :6881")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 0, "fail a read with EIO after waiting this long for its pieces (0: wait, like a slow disk)")
 	fs.BoolVar(&cfg.AllowOther, "allow-other", false, "let other users read the mount (non-root needs user_allow_other in /etc/fuse.conf)")
@@ -51,6 +55,25 @@ func addSessionFlags(fs *flag.FlagSet, cfg *sessionConfig, level *logLevelFlag) 
 	fs.StringVar(&cfg.CPUProfile, "cpu-profile", "", "write a Go CPU profile to this file while mounted (%p: the process id)")
 	fs.BoolVar(&cfg.Prefetch, "prefetch", false, "also fetch the whole torrent in the background, after what is being read")
 	fs.BoolVar(&cfg.NoProbe, "no-media-probe", false, "do not fetch a media file's head and tail first when it is opened")
+}
+
+// cacheSizeFlag sets sessionConfig.CacheSize.
+type cacheSizeFlag sessionConfig
+
+func (f *cacheSizeFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return (&sizeFlag{f.CacheSize}).String()
+}
+
+func (f *cacheSizeFlag) Set(s string) error {
+	var sf sizeFlag
+	if err := sf.Set(s); err != nil {
+		return err
+	}
+	f.CacheSize = sf.n
+	return nil
 }
 
 func runMount(args []string, stdout, stderr io.Writer) error {

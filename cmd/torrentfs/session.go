@@ -20,6 +20,8 @@ import (
 type sessionConfig struct {
 	Logger      *slog.Logger
 	CacheDir    string
+	CacheSize   int64 // bytes; 0: defaultCacheSize(CacheDir)
+	WipeCache   bool  // delete the cache's contents before opening it
 	Listen      string
 	ReadTimeout time.Duration
 	AllowOther  bool
@@ -59,7 +61,7 @@ func startSession(ctx context.Context, cfg sessionConfig, mi *metainfo.MetaInfo,
 			s.close(context.Background())
 		}
 	}()
-	s.cache, err = piececache.Open(cfg.CacheDir, piececache.Options{Logger: cfg.Logger.With("pkg", "piececache")})
+	s.cache, err = openCache(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +80,11 @@ func startSession(ctx context.Context, cfg sessionConfig, mi *metainfo.MetaInfo,
 	if err != nil {
 		return nil, err
 	}
+	// Kept so that "torrentfs cache verify" can re-hash the pieces and
+	// "cache stats" can name the torrent; losing it costs only that.
+	if err := s.cache.PutTorrentInfo(ctx, mi.InfoHash, mi.InfoBytes); err != nil {
+		cfg.Logger.Warn("cannot store the torrent's info in the cache", "err", err)
+	}
 	s.tor.AddPeers(cfg.Peers...)
 	s.srv, err = fs.Mount(dir, fs.Options{
 		Logger:     cfg.Logger.With("pkg", "fs"),
@@ -91,6 +98,26 @@ func startSession(ctx context.Context, cfg sessionConfig, mi *metainfo.MetaInfo,
 		return nil, err
 	}
 	return s, nil
+}
+
+// openCache opens the cache as cfg says, wiping it first if asked, and
+// turns a damaged or incompatible cache into advice.
+func openCache(cfg sessionConfig) (*piececache.Cache, error) {
+	if cfg.WipeCache {
+		if err := piececache.Wipe(cfg.CacheDir); err != nil {
+			return nil, err
+		}
+		cfg.Logger.Info("wiped the cache", "dir", cfg.CacheDir)
+	}
+	size := cfg.CacheSize
+	if size == 0 {
+		size = defaultCacheSize(cfg.CacheDir)
+	}
+	c, err := piececache.Open(cfg.CacheDir, piececache.Options{Logger: cfg.Logger.With("pkg", "piececache"), MaxBytes: size})
+	if errors.Is(err, piececache.ErrDamaged) || errors.Is(err, piececache.ErrVersion) {
+		return nil, fmt.Errorf("%w (run with --wipe-cache to empty it and start afresh)", err)
+	}
+	return c, err
 }
 
 // close unmounts (failing reads still blocked), leaves the swarm and closes
