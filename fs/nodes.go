@@ -55,7 +55,12 @@ type dirNode struct {
 	srv     *Server
 	mtime   time.Time
 	subdirs atomic.Int64 // folders directly inside, for nlink (find relies on it)
+	isRoot  bool         // the mount root: its nlink changes as torrents are added
 }
+
+// rootAttrTimeout is the attribute timeout of the mount root, whose nlink
+// grows with AddTorrent (which also tells the kernel at once).
+const rootAttrTimeout = time.Second
 
 var (
 	_ gofs.NodeGetattrer = (*dirNode)(nil)
@@ -71,6 +76,9 @@ func (d *dirNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 	out.Mode = dirMode
 	out.Nlink = uint32(2 + d.subdirs.Load())
 	setTimes(&out.Attr, d.mtime)
+	if d.isRoot {
+		out.SetTimeout(rootAttrTimeout)
+	}
 	return 0
 }
 

@@ -56,7 +56,7 @@ func Mount(dir string, opts Options) (*Server, error) {
 		inos:    map[uint64]struct{}{},
 		done:    make(chan struct{}),
 	}
-	s.root = &dirNode{srv: s, mtime: s.mtime}
+	s.root = &dirNode{srv: s, mtime: s.mtime, isRoot: true}
 
 	timeout := o.AttrTimeout
 	mo := fuse.MountOptions{
@@ -165,7 +165,11 @@ func (s *Server) AddTorrent(t Torrent) error {
 	}
 	s.mu.Unlock()
 
-	// Drop any negative dentry the kernel may hold for the new names.
+	// Drop the root's cached attributes (nlink changed) and any negative
+	// dentry the kernel may hold for the new names.
+	if errno := s.root.NotifyContent(0, 0); errno != 0 && errno != syscall.ENOENT {
+		s.log.Debug("fs: notify root attributes", "errno", errno)
+	}
 	for _, name := range names {
 		if errno := s.root.NotifyEntry(name); errno != 0 && errno != syscall.ENOENT {
 			s.log.Debug("fs: notify entry", "name", name, "errno", errno)

@@ -49,13 +49,14 @@ func TestTreeLayout(t *testing.T) {
 	}
 
 	want := map[string]struct {
-		dir  bool
-		size int64
+		dir     bool
+		subdirs int
+		size    int64
 	}{
-		".":                    {dir: true},
-		"album":                {dir: true},
+		".":                    {dir: true, subdirs: 1},
+		"album":                {dir: true, subdirs: 1},
 		"album/a.txt":          {size: 3000},
-		"album/sub":            {dir: true},
+		"album/sub":            {dir: true, subdirs: 1},
 		"album/sub/c":          {size: 1<<20 + 7},
 		"album/sub/deep":       {dir: true},
 		"album/sub/deep/b.bin": {size: 0},
@@ -87,6 +88,9 @@ func TestTreeLayout(t *testing.T) {
 			if !fi.IsDir() || fi.Mode().Perm() != 0o555 {
 				t.Errorf("%q: mode %v, want dr-xr-xr-x", rel, fi.Mode())
 			}
+			if st.Nlink != uint64(2+w.subdirs) {
+				t.Errorf("%q: nlink %d, want %d", rel, st.Nlink, 2+w.subdirs)
+			}
 			return nil
 		}
 		if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o444 {
@@ -97,6 +101,9 @@ func TestTreeLayout(t *testing.T) {
 		}
 		if rel != "single.bin" && !fi.ModTime().Equal(album.mtime) {
 			t.Errorf("%q: mtime %v, want the torrent's %v", rel, fi.ModTime(), album.mtime)
+		}
+		if age := time.Since(fi.ModTime()); rel == "single.bin" && (age < 0 || age > time.Minute) {
+			t.Errorf("%q: mtime %v, want the mount time", rel, fi.ModTime())
 		}
 		// Stable: the same inode number and mtime on a second stat.
 		fi2, err := os.Stat(p)
@@ -210,4 +217,28 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// The same tree gets the same inode numbers on every mount.
+func TestInodesStableAcrossMounts(t *testing.T) {
+	inos := func() map[string]uint64 {
+		s := mount(t, Options{})
+		add(t, s, albumTorrent())
+		add(t, s, singleTorrent())
+		m := map[string]uint64{}
+		for _, p := range []string{"album", "album/sub/c", "single.bin"} {
+			fi, err := os.Stat(filepath.Join(s.Dir(), p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[p] = fi.Sys().(*syscall.Stat_t).Ino
+		}
+		return m
+	}
+	a, b := inos(), inos()
+	for p := range a {
+		if a[p] != b[p] {
+			t.Errorf("%s: inode %d, then %d on the next mount", p, a[p], b[p])
+		}
+	}
 }
