@@ -206,19 +206,24 @@ func (t *Torrent) waitPiece(ctx context.Context, i int) error {
 		return nil
 	}
 	now := time.Now()
-	ch := t.waiterLocked(i, now)
+	ch := t.addWaiterLocked(i, now)
 	if t.wantDirty {
 		t.fillAllLocked(now)
 	}
 	t.mu.Unlock()
+	var err error
 	select {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
-		return context.Cause(ctx)
+		err = context.Cause(ctx)
 	case <-t.c.done:
-		return ErrClosed
+		err = ErrClosed
 	}
+	t.mu.Lock()
+	t.dropWaiterLocked(i)
+	t.mu.Unlock()
+	return err
 }
 
 // Ready reports, without blocking, whether a read of n bytes at file

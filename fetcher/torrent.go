@@ -174,18 +174,32 @@ func (t *Torrent) haveLocked(i int) bool { return t.have.Has(i) }
 type waiter struct {
 	ch    chan struct{} // closed when the piece is had
 	since time.Time     // the piece is wanted from then on, whatever the windows say
+	n     int           // reads waiting; the waiter goes when the last gives up
 }
 
-// waiterLocked returns a channel closed when piece i is had. A piece that
-// somebody waits for stays wanted, even if the reader's window moved on.
-func (t *Torrent) waiterLocked(i int, now time.Time) chan struct{} {
+// addWaiterLocked registers a read waiting for piece i and returns a
+// channel closed when the piece is had. A piece that somebody waits for
+// stays wanted, even if the reader's window moved on.
+func (t *Torrent) addWaiterLocked(i int, now time.Time) chan struct{} {
 	w, ok := t.waiters[i]
 	if !ok {
 		w = &waiter{ch: make(chan struct{}), since: now}
 		t.waiters[i] = w
 		t.wantDirty = true
 	}
+	w.n++
 	return w.ch
+}
+
+// dropWaiterLocked unregisters a read that stopped waiting for piece i
+// before it arrived.
+func (t *Torrent) dropWaiterLocked(i int) {
+	if w, ok := t.waiters[i]; ok {
+		if w.n--; w.n <= 0 {
+			delete(t.waiters, i)
+			t.wantDirty = true
+		}
+	}
 }
 
 func (t *Torrent) getBuf(size int) []byte {
