@@ -104,11 +104,7 @@ func TestBadPieceIsFetchedAgainFromAnotherPeer(t *testing.T) {
 	defer leakcheck.Check(t)()
 	f := newFixture(t, 32<<10, 200000)
 	l, liarAddr := startLiar(t, f, func(p int) bool { return p == 2 })
-	leech := newClient(t, nil, nil)
-	tor, err := leech.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tor := leech(t, f, nil)
 	// Only the liar at first: the reader must not get its bytes.
 	tor.AddPeers(liarAddr)
 	r := tor.NewReader(0)
@@ -153,12 +149,7 @@ func TestLiarAmongHonestPeersIsBannedAndHonestOnesStay(t *testing.T) {
 	l, liarAddr := startLiar(t, f, func(int) bool { return true })
 	_, h1 := startSeeder(t, f)
 	_, h2 := startSeeder(t, f)
-	leech := newClient(t, nil, nil)
-	tor, err := leech.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tor.AddPeers(liarAddr, h1, h2)
+	_, tor := leech(t, f, nil, liarAddr, h1, h2)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	r := tor.NewReader(0)

@@ -81,12 +81,7 @@ func TestBackgroundFetchesEverythingWithoutReads(t *testing.T) {
 	defer leakcheck.Check(t)()
 	f := newFixture(t, 64<<10, 1<<20, 333333)
 	_, seed := startSeeder(t, f)
-	leech := newClient(t, nil, func(o *fetcher.Options) { o.Background = true })
-	tor, err := leech.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tor.AddPeers(seed)
+	_, tor := leech(t, f, func(o *fetcher.Options) { o.Background = true }, seed)
 	waitFor(t, "every piece", func() bool { s := tor.Stats(); return s.HavePieces == s.Pieces })
 }
 
@@ -94,12 +89,7 @@ func TestWithoutBackgroundNothingIsFetchedUnread(t *testing.T) {
 	defer leakcheck.Check(t)()
 	f := newFixture(t, 64<<10, 1<<20)
 	_, seed := startSeeder(t, f)
-	leech := newClient(t, nil, nil)
-	tor, err := leech.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tor.AddPeers(seed)
+	_, tor := leech(t, f, nil, seed)
 	waitFor(t, "the seeder to connect", func() bool { return tor.Stats().Peers == 1 })
 	time.Sleep(300 * time.Millisecond)
 	if s := tor.Stats(); s.HavePieces != 0 || s.Downloaded != 0 {

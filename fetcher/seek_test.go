@@ -57,12 +57,7 @@ func TestASeekJumpsAFullPipeline(t *testing.T) {
 	defer leakcheck.Check(t)()
 	f := newFixture(t, 64<<10, 16<<20) // 256 pieces of 4 blocks
 	addr, msgs := startMutePeer(t, f)
-	leech := newClient(t, nil, nil)
-	tor, err := leech.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tor.AddPeers(addr)
+	_, tor := leech(t, f, nil, addr)
 	// A reader at the start fills the peer's pipeline with its window.
 	r1 := tor.NewReader(0)
 	defer r1.Close()

@@ -116,3 +116,16 @@ func readAll(ctx context.Context, r *fetcher.Reader, chunk int) ([]byte, error) 
 		}
 	}
 }
+
+// leech starts a client (options changed by mod, if not nil), adds f's
+// torrent to it and gives it peers.
+func leech(t testing.TB, f *fixture, mod func(*fetcher.Options), peers ...netip.AddrPort) (*fetcher.Client, *fetcher.Torrent) {
+	t.Helper()
+	c := newClient(t, nil, mod)
+	tor, err := c.AddTorrent(context.Background(), f.mi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tor.AddPeers(peers...)
+	return c, tor
+}

@@ -20,12 +20,7 @@ func TestDownloadEveryFileFromOneSeeder(t *testing.T) {
 	// a single byte, and the last piece is short.
 	f := newFixture(t, 32<<10, 10000, 70000, 1, 0, 50001)
 	_, seedAddr := startSeeder(t, f)
-	leech := newClient(t, nil, nil)
-	tor, err := leech.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tor.AddPeers(seedAddr)
+	leech, tor := leech(t, f, nil, seedAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for i, want := range f.files {
@@ -49,12 +44,7 @@ func TestReadInTheMiddleFetchesThoseBytesFirst(t *testing.T) {
 	defer leakcheck.Check(t)()
 	f := newFixture(t, 16<<10, 1<<20)
 	_, seedAddr := startSeeder(t, f)
-	leech := newClient(t, nil, nil)
-	tor, err := leech.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tor.AddPeers(seedAddr)
+	_, tor := leech(t, f, nil, seedAddr)
 	r := tor.NewReader(0)
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -102,15 +92,11 @@ func TestPersistedPiecesAreNotFetchedAgain(t *testing.T) {
 func TestReadTimeoutWithNoPeers(t *testing.T) {
 	defer leakcheck.Check(t)()
 	f := newFixture(t, 16<<10, 50000)
-	c := newClient(t, nil, func(o *fetcher.Options) { o.ReadTimeout = 200 * time.Millisecond })
-	tor, err := c.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tor := leech(t, f, func(o *fetcher.Options) { o.ReadTimeout = 200 * time.Millisecond })
 	r := tor.NewReader(0)
 	defer r.Close()
 	start := time.Now()
-	_, err = r.ReadAt(context.Background(), make([]byte, 100), 0)
+	_, err := r.ReadAt(context.Background(), make([]byte, 100), 0)
 	if !errors.Is(err, fetcher.ErrReadTimeout) {
 		t.Fatalf("err = %v, want ErrReadTimeout", err)
 	}
@@ -122,11 +108,7 @@ func TestReadTimeoutWithNoPeers(t *testing.T) {
 func TestReadHonoursContextCancellation(t *testing.T) {
 	defer leakcheck.Check(t)()
 	f := newFixture(t, 16<<10, 50000)
-	c := newClient(t, nil, nil)
-	tor, err := c.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tor := leech(t, f, nil)
 	r := tor.NewReader(0)
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -139,11 +121,7 @@ func TestReadHonoursContextCancellation(t *testing.T) {
 func TestCloseUnblocksReaders(t *testing.T) {
 	defer leakcheck.Check(t)()
 	f := newFixture(t, 16<<10, 50000)
-	c := newClient(t, nil, nil)
-	tor, err := c.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, tor := leech(t, f, nil)
 	r := tor.NewReader(0)
 	errc := make(chan error, 1)
 	go func() {
@@ -168,12 +146,7 @@ func TestSeveralSeedersShareTheWork(t *testing.T) {
 	_, a1 := startSeeder(t, f)
 	_, a2 := startSeeder(t, f)
 	_, a3 := startSeeder(t, f)
-	leech := newClient(t, nil, nil)
-	tor, err := leech.AddTorrent(context.Background(), f.mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tor.AddPeers(a1, a2, a3)
+	_, tor := leech(t, f, nil, a1, a2, a3)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	r := tor.NewReader(0)
