@@ -61,6 +61,9 @@ func (t *Torrent) handleExtHandshakeLocked(p *peer, payload []byte) {
 		p.reqq = int(min(q, 4096))
 		p.maxOut = min(p.maxOut, p.reqq)
 	}
+	if port, ok := d["p"].(int64); ok && port > 0 && port <= 65535 {
+		p.listenPort = uint16(port)
+	}
 	if name, ok := d["v"].(string); ok && len(name) < 100 {
 		p.log.Debug("peer client", "v", name)
 	}

@@ -47,6 +47,9 @@ type Options struct {
 	// first when they are opened (where MP4's moov and Matroska's cues
 	// live), which makes players' probes return quickly.
 	NoMediaProbe bool
+
+	// pexInterval replaces pexEvery (pex.go) so tests run in seconds.
+	pexInterval time.Duration
 }
 
 func (o Options) withDefaults() Options {

@@ -63,6 +63,9 @@ type peer struct {
 	allowedFast    map[uint32]bool
 	extIDs         map[string]uint8 // their ids for the BEP 10 extensions we both speak
 	gone           bool
+	incoming       bool         // they connected to us: p.addr is not their listen address
+	listenPort     uint16       // from their extension handshake's "p"; 0 if unknown
+	pex            pexPeerState // peer exchange with them (pex.go)
 
 	outMu   sync.Mutex // guards outBuf and uploads
 	outBuf  []byte
@@ -220,6 +223,7 @@ func (t *Torrent) addPeer(p *peer, incoming bool) bool {
 		a.connected = true
 	}
 	t.peers[p] = struct{}{}
+	p.incoming = incoming
 	p.log.Debug("peer connected", "incoming", incoming, "fast", p.fast, "extended", p.extended)
 	if p.extended {
 		p.queue(t.extHandshakeMessage())
