@@ -17,13 +17,26 @@
 //
 //	0x00 "version"                      format version, uint32 big-endian
 //	0x00 "gc"                           written and dropped to make Badger compact
+//	0x00 "limit"                        MaxBytes of the last Open that set one (SavedLimit)
 //	'p' + info hash (20) + piece (4 BE)  one verified piece
+//	'a' + info hash (20) + piece (4 BE)  its last use, Unix seconds, uint32 BE (stamps.go)
+//	'i' + info hash (20)                 the torrent's raw info dictionary (info.go)
 //
 // Has, Pieces and Stats answer from an in-memory index (index.go), rebuilt
 // at Open by a key-only iteration, so they never touch the disk. All
 // writes go through one goroutine (writer.go), which batches concurrent
 // Puts into one Badger transaction and, when Options.MaxBytes is set,
-// evicts the least recently used pieces and reclaims their disk space
-// (evict.go). Use order is kept in memory only: after Open the pieces count
-// as used in key order.
+// evicts the least recently used pieces, unpinned first (pin.go), and
+// reclaims their disk space (evict.go). Use order survives a restart to
+// within a second (stamps.go).
+//
+// The disk bound: with MaxBytes set, the directory (as du counts it) stays
+// under MaxBytes plus one value-log file (MaxBytes/16, 80 to 256 MiB) plus
+// about 32 MiB of Badger's own files. Writes stop with ErrDiskFull while
+// the file system has less free space than a reserve (disk.go): Badger
+// writes through mmap, and a full disk would otherwise kill the process
+// with SIGBUS.
+//
+// A damaged directory makes Open fail with ErrDamaged; Wipe empties it
+// (only files a cache creates; it refuses directories holding others).
 package piececache

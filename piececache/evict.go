@@ -44,9 +44,10 @@ func (c *Cache) maybeEvict() {
 		c.garbage = 0
 	}
 	// GC at 0.5 leaves files less than half dead alone; if what they hold
-	// takes the directory past its bound, rewrite them too.
+	// takes the directory near its bound (MaxBytes plus one value-log
+	// file plus Badger's own files), rewrite them too.
 	if limit := c.opts.MaxBytes; limit > 0 && (evicted > 0 || rounds >= 0) &&
-		dirBytes(c.dir) > limit+c.valueLogFileSize() {
+		dirBytes(c.dir) > limit+c.valueLogFileSize()/2 {
 		rounds += c.reclaim(0.1)
 	}
 	if evicted > 0 || rounds >= 0 {

@@ -1,7 +1,9 @@
 package piececache
 
 import (
+	"os"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
@@ -39,3 +41,25 @@ func openTest(t testing.TB, opts Options) (*Cache, string) {
 type atomicInt struct{ n atomic.Int64 }
 
 func (a *atomicInt) add() int { return int(a.n.Add(1) - 1) }
+
+// osReadDir lists the names in dir.
+func osReadDir(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return names, err
+}
+
+// allocated is what du counts for one file.
+func allocated(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return 0
+}

@@ -144,7 +144,7 @@ func openTime(dir string, n, size int) error {
 		return err
 	}
 	runtime.GC()
-	rssBefore := rssKiB("VmRSS")
+	rssBefore := rssKiB("RssAnon")
 	start = time.Now()
 	c, err = piececache.Open(dir, piececache.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -152,11 +152,11 @@ func openTime(dir string, n, size int) error {
 	}
 	took := time.Since(start)
 	st := c.Stats()
-	rssAfter := rssKiB("VmRSS")
+	rssAfter, fileAfter := rssKiB("RssAnon"), rssKiB("RssFile")
 	defer c.Close()
-	fmt.Printf("# open: %d pieces of %d KiB (%d MiB, written in %.1fs): Open took %v; RSS %d MiB before, %d MiB after, peak (VmHWM, includes the fill) %d MiB; du %d MiB\n",
+	fmt.Printf("# open: %d pieces of %d KiB (%d MiB, written in %.1fs): Open took %v; anonymous RSS %d MiB before, %d MiB after (file-backed RSS %d MiB: mmapped Badger files); peak VmHWM, fill included, %d MiB; du %d MiB\n",
 		st.Pieces, size>>10, st.Bytes>>20, fill.Seconds(), took.Round(time.Millisecond),
-		rssBefore>>10, rssAfter>>10, rssKiB("VmHWM")>>10, du(dir)>>20)
+		rssBefore>>10, rssAfter>>10, fileAfter>>10, rssKiB("VmHWM")>>10, du(dir)>>20)
 	return nil
 }
 
