@@ -70,6 +70,7 @@ func (t *Torrent) handleLocked(p *peer, m *peerwire.Message) (*pieceState, error
 		t.onInterestedLocked(p)
 	case peerwire.NotInterested:
 		p.peerInterested = false
+		t.onNotInterestedLocked(p)
 	case peerwire.Have:
 		if int(m.Index) >= n {
 			return nil, fmt.Errorf("%w: have for piece %d of %d", errProtocol, m.Index, n)
@@ -124,7 +125,8 @@ func (t *Torrent) handleLocked(p *peer, m *peerwire.Message) (*pieceState, error
 		}
 		return nil, t.handleExtendedLocked(p, m)
 	case peerwire.Suggest, peerwire.Port:
-		// Ignored: we fetch what readers want, and run no DHT yet.
+		// Ignored: we fetch what readers want (see fastext.go), and run
+		// no DHT yet.
 	}
 	return nil, nil
 }
@@ -180,7 +182,7 @@ func (t *Torrent) handleBlockLocked(p *peer, m *peerwire.Message, now time.Time)
 	if b >= ps.nblocks {
 		return nil, fmt.Errorf("%w: block at piece %d offset %d is past the piece's end", errProtocol, m.Index, m.Begin)
 	}
-	begin, length := ps.blockBounds(b)
+	_, length := ps.blockBounds(b)
 	if len(m.Block) != length {
 		if requested {
 			return nil, fmt.Errorf("%w: block at piece %d offset %d has %d bytes, want %d", errProtocol, m.Index, m.Begin, len(m.Block), length)
@@ -196,23 +198,37 @@ func (t *Torrent) handleBlockLocked(p *peer, m *peerwire.Message, now time.Time)
 		return nil, nil // we never asked this peer: ignore it
 	}
 	p.lastProgress = now
-	copy(ps.buf[begin:], m.Block)
+	job := t.acceptBlockLocked(ps, b, p, m.Block, now)
+	t.fillPeerLocked(p, now)
+	return job, nil
+}
+
+// acceptBlockLocked stores block b of ps, received from p (a peer or a web
+// seed), and cancels every other request for it. It returns ps if the
+// piece is now complete and must be hash-checked. The block must not be
+// received yet and data must be exactly its length.
+func (t *Torrent) acceptBlockLocked(ps *pieceState, b int, p *peer, data []byte, now time.Time) *pieceState {
+	begin, length := ps.blockBounds(b)
+	k := blockKey{uint32(ps.index), uint32(begin)}
+	copy(ps.buf[begin:begin+length], data)
 	ps.got[b] = true
 	ps.sender[b] = p
 	ps.numGot++
 	for _, r := range ps.reqs[b] {
-		if r.p != p {
-			delete(r.p.out, k)
-			r.p.queue(&peerwire.Message{ID: peerwire.Cancel, Index: k.index, Begin: k.begin, Length: uint32(length)})
-			t.fillPeerLocked(r.p, now)
+		if r.p == p {
+			continue
 		}
+		delete(r.p.out, k)
+		if r.p.isWebseed() {
+			continue // no connection: its fetch result is dropped on delivery
+		}
+		r.p.queue(&peerwire.Message{ID: peerwire.Cancel, Index: k.index, Begin: k.begin, Length: uint32(length)})
+		t.fillPeerLocked(r.p, now)
 	}
 	ps.reqs[b] = ps.reqs[b][:0]
-	var job *pieceState
 	if ps.numGot == ps.nblocks {
 		ps.verifying = true
-		job = ps
+		return ps
 	}
-	t.fillPeerLocked(p, now)
-	return job, nil
+	return nil
 }

@@ -220,7 +220,15 @@ func (t *Torrent) judgeLocked(ps *pieceState) {
 }
 
 // banLocked disconnects p and never connects to its address again.
+// A web seed has no connection or address: it is disabled instead.
 func (t *Torrent) banLocked(p *peer, why string) {
+	if p.isWebseed() {
+		if !p.gone {
+			p.gone = true
+			p.log.Warn("disabling web seed", "why", why)
+		}
+		return
+	}
 	p.log.Warn("banning peer", "why", why)
 	a := t.known[p.addr]
 	if a == nil {

@@ -1,7 +1,159 @@
 package fetcher
 
-import "context"
+import (
+	"context"
+	"net/url"
+	"time"
+)
 
-// startWebseeds starts fetching from the torrent's web seeds (BEP 19,
-// url-list). Not implemented yet: web seeds are ignored.
-func (t *Torrent) startWebseeds(ctx context.Context) {}
+const (
+	// webIdlePoll is how often an idle web seed looks for work.
+	webIdlePoll = 25 * time.Millisecond
+	// webMinBackoff and webMaxBackoff bound the pause after a web seed
+	// failed; it doubles with each failure in a row.
+	webMinBackoff = time.Second
+	webMaxBackoff = 5 * time.Minute
+)
+
+// webseed is one URL of the torrent's url-list (BEP 19). Its worker fetches
+// pieces over HTTP range requests and hands them to the same verification
+// path as peers' blocks.
+//
+// In the piece state a web seed appears as a sentinel *peer (see
+// newWebseedPeer): its reservations are ordinary block requests, so peers
+// and the web seed never fetch the same free block, and the blocks it sends
+// are blamed like a peer's. The sentinel is never in Torrent.peers and has
+// no connection; nothing sends it messages (see isWebseed).
+type webseed struct {
+	t    *Torrent
+	base string
+	p    *peer
+
+	// Owned by the worker goroutine.
+	backoff time.Duration
+	failing bool
+}
+
+// startWebseeds starts one worker per web seed URL. They end when ctx ends
+// or when the web seed is disabled for sending bad data.
+func (t *Torrent) startWebseeds(ctx context.Context) {
+	seen := map[string]bool{}
+	for _, u := range t.mi.URLList {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			t.log.Warn("ignoring web seed: not an http(s) URL", "url", u)
+			continue
+		}
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		ws := &webseed{t: t, base: u, p: newWebseedPeer(t, pu.Redacted())}
+		t.c.wg.Go(func() { ws.run(ctx) })
+	}
+}
+
+// newWebseedPeer makes the sentinel peer that stands for a web seed in the
+// piece state. It chokes us so that the peer picker never fills it.
+func newWebseedPeer(t *Torrent, name string) *peer {
+	return &peer{
+		t:           t,
+		log:         t.log.With("webseed", name),
+		haveAll:     true,
+		peerChoking: true,
+		amChoking:   true,
+		out:         map[blockKey]time.Time{},
+		allowedFast: map[uint32]bool{},
+		extIDs:      map[string]uint8{},
+	}
+}
+
+// isWebseed reports whether p is a web seed's sentinel rather than a
+// connected peer: it has no connection, and must never be sent messages,
+// filled with requests or banned by address.
+func (p *peer) isWebseed() bool { return p.conn == nil }
+
+// run fetches pieces until ctx ends or the web seed is disabled.
+func (ws *webseed) run(ctx context.Context) {
+	t := ws.t
+	for ctx.Err() == nil {
+		job, disabled := ws.reserve(time.Now())
+		if disabled {
+			return
+		}
+		if job == nil {
+			if !sleepCtx(ctx, webIdlePoll) {
+				return
+			}
+			continue
+		}
+		begin, end := job.byteSpan()
+		buf := t.getBuf(end - begin)
+		start := time.Now()
+		err := fetchStream(ctx, t.c.opts.HTTPClient, ws.base, t.info, t.info.PieceOffset(job.ps.index)+int64(begin), buf)
+		if err != nil {
+			t.putBuf(buf)
+			ws.release()
+			if ctx.Err() != nil {
+				return
+			}
+			ws.failed(err)
+			if !sleepCtx(ctx, ws.backoff) {
+				return
+			}
+			continue
+		}
+		ws.succeeded(time.Since(start))
+		t.downloaded.Add(int64(len(buf)))
+		hash := ws.deliver(job, buf)
+		t.putBuf(buf)
+		if hash != nil {
+			if err := t.c.submitHash(ctx, t, hash); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// failed records a failed request and sets the next backoff, logging a
+// warning when the web seed starts failing.
+func (ws *webseed) failed(err error) {
+	ws.backoff = min(max(2*ws.backoff, webMinBackoff), webMaxBackoff)
+	if !ws.failing {
+		ws.failing = true
+		ws.p.log.Warn("web seed failing; backing off", "err", err, "backoff", ws.backoff)
+	} else {
+		ws.p.log.Debug("web seed still failing", "err", err, "backoff", ws.backoff)
+	}
+}
+
+// succeeded records a good answer that took d.
+func (ws *webseed) succeeded(d time.Duration) {
+	ws.backoff = 0
+	if ws.failing {
+		ws.failing = false
+		ws.p.log.Info("web seed working again")
+	}
+	t := ws.t
+	t.mu.Lock()
+	// Peers may duplicate a web seed's blocks of a due piece once they are
+	// late by the peers' measure (lateAfter): a whole piece per request.
+	if p := ws.p; p.latency == 0 {
+		p.latency = d
+	} else {
+		p.latency = (7*p.latency + d) / 8
+	}
+	t.mu.Unlock()
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether ctx is still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

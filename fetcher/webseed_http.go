@@ -1,0 +1,147 @@
+package fetcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/torrentfs/torrentfs/metainfo"
+)
+
+// webRequestTimeout bounds one HTTP range request to a web seed.
+const webRequestTimeout = 30 * time.Second
+
+// errWebseed marks a web seed's answer we cannot use: an HTTP error, no
+// range support, or a body of the wrong length.
+var errWebseed = errors.New("fetcher: web seed answered badly")
+
+// webFileURL is where a web seed serves file f (BEP 19): for a single-file
+// torrent the URL itself, or URL+name if it ends with "/"; for a multi-file
+// torrent URL/name/path/to/file, each component percent-encoded.
+func webFileURL(base string, info *metainfo.Info, f *metainfo.File) string {
+	if !info.MultiFile {
+		if strings.HasSuffix(base, "/") {
+			return base + url.PathEscape(info.Name)
+		}
+		return base
+	}
+	var b strings.Builder
+	b.WriteString(base)
+	if !strings.HasSuffix(base, "/") {
+		b.WriteByte('/')
+	}
+	b.WriteString(url.PathEscape(info.Name))
+	for _, c := range f.Path {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(c))
+	}
+	return b.String()
+}
+
+// fetchStream fills dst with the torrent's bytes at stream offset off from
+// the web seed at base: one range request per file the span touches.
+// Padding files (BEP 47) are zeros and are never requested.
+func fetchStream(ctx context.Context, hc *http.Client, base string, info *metainfo.Info, off int64, dst []byte) error {
+	files := info.Files
+	// The first file that ends after off.
+	i := sort.Search(len(files), func(i int) bool { return files[i].Offset+files[i].Length > off })
+	for len(dst) > 0 {
+		if i >= len(files) {
+			return fmt.Errorf("fetcher: web seed range at %d is past the torrent's end", off)
+		}
+		f := &files[i]
+		foff := off - f.Offset
+		n := int(min(int64(len(dst)), f.Length-foff))
+		if n == 0 {
+			// an empty file: nothing to fetch
+		} else if f.Pad {
+			clear(dst[:n])
+		} else if err := fetchRange(ctx, hc, webFileURL(base, info, f), foff, dst[:n], f.Length); err != nil {
+			return err
+		}
+		dst = dst[n:]
+		off += int64(n)
+		i++
+	}
+	return nil
+}
+
+// fetchRange reads exactly len(dst) bytes at offset off of the file at u,
+// whose length is fileLen. It requires 206 Partial Content for exactly that
+// range, or 200 with the whole file when the range is the whole file, and
+// never reads more than len(dst)+1 bytes of a body.
+func fetchRange(ctx context.Context, hc *http.Client, u string, off int64, dst []byte, fileLen int64) error {
+	ctx, cancel := context.WithTimeout(ctx, webRequestTimeout)
+	defer cancel()
+	n := int64(len(dst))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("fetcher: web seed request: %w", err)
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+n-1))
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetcher: web seed GET: %w", err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		if err := checkContentRange(resp.Header.Get("Content-Range"), off, n, fileLen); err != nil {
+			return err
+		}
+	case http.StatusOK:
+		if off != 0 || n != fileLen {
+			return fmt.Errorf("%w: 200 OK without a range for bytes %d-%d of a %d-byte file", errWebseed, off, off+n-1, fileLen)
+		}
+	default:
+		return fmt.Errorf("%w: HTTP status %s", errWebseed, resp.Status)
+	}
+	if resp.ContentLength >= 0 && resp.ContentLength != n {
+		return fmt.Errorf("%w: body of %d bytes, want %d", errWebseed, resp.ContentLength, n)
+	}
+	body := io.LimitReader(resp.Body, n+1)
+	if _, err := io.ReadFull(body, dst); err != nil {
+		return fmt.Errorf("%w: short body (want %d bytes): %w", errWebseed, n, err)
+	}
+	var extra [1]byte
+	if m, _ := body.Read(extra[:]); m > 0 {
+		return fmt.Errorf("%w: body longer than the %d bytes asked for", errWebseed, n)
+	}
+	return nil
+}
+
+// checkContentRange checks a 206 answer's "bytes first-last/total" header
+// against the range asked for and the file's length.
+func checkContentRange(h string, off, n, fileLen int64) error {
+	bad := fmt.Errorf("%w: Content-Range %q for bytes %d-%d of a %d-byte file", errWebseed, h, off, off+n-1, fileLen)
+	rest, ok := strings.CutPrefix(h, "bytes ")
+	if !ok {
+		return bad
+	}
+	span, total, ok := strings.Cut(rest, "/")
+	if !ok {
+		return bad
+	}
+	a, b, ok := strings.Cut(span, "-")
+	if !ok {
+		return bad
+	}
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || first != off || last != off+n-1 {
+		return bad
+	}
+	if total != "*" {
+		if tl, err := strconv.ParseInt(total, 10, 64); err != nil || tl != fileLen {
+			return bad
+		}
+	}
+	return nil
+}
