@@ -39,6 +39,9 @@ type Cache struct {
 	// garbage counts value bytes deleted or overwritten since the last
 	// value-log GC. Only the writer goroutine touches it.
 	garbage int64
+	// overhead is what the directory took on disk beyond the live pieces
+	// when last measured (evict.go). Only the writer goroutine touches it.
+	overhead int64
 
 	// failure is the last write error, until a write succeeds again; Put
 	// fails fast while it is recent (see disk.go).

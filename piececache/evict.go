@@ -30,9 +30,14 @@ var gcMarker = []byte{metaPrefix, 'g', 'c'}
 // file.
 const maxGCRounds = 64
 
-// maybeEvict evicts down to the low-water mark if Bytes is over MaxBytes,
-// then reclaims disk space if enough value bytes have died (evicted,
-// forgotten or overwritten) since the last time.
+// maybeEvict evicts down to the low-water mark if the cache is over its
+// limit, then reclaims disk space if enough value bytes have died
+// (evicted, forgotten or overwritten) since the last time.
+//
+// The limit is on disk usage as du counts it, so eviction counts, besides
+// the live pieces, the overhead measured on disk after the last
+// reclamation: dead values GC has not reclaimed yet and Badger's own
+// files.
 func (c *Cache) maybeEvict() {
 	start := time.Now()
 	evicted, freed := c.evict()
@@ -43,32 +48,48 @@ func (c *Cache) maybeEvict() {
 		rounds = c.reclaim(0.5)
 		c.garbage = 0
 	}
-	// GC at 0.5 leaves files less than half dead alone; if what they hold
-	// takes the directory near its bound (MaxBytes plus one value-log
-	// file plus Badger's own files), rewrite them too.
-	if limit := c.opts.MaxBytes; limit > 0 && (evicted > 0 || rounds >= 0) &&
-		dirBytes(c.dir) > limit+c.valueLogFileSize()/2 {
-		rounds += c.reclaim(0.1)
+	if c.opts.MaxBytes > 0 && (evicted > 0 || rounds >= 0) {
+		c.measureOverhead()
+		// GC at 0.5 leaves files less than half dead alone, and only sees
+		// what compaction told it about; if the overhead grows past half a
+		// file, rewrite files with a tenth dead too.
+		if c.overhead > c.valueLogFileSize()/2 {
+			rounds = max(rounds, 0) + c.reclaim(0.1)
+			c.measureOverhead()
+		}
 	}
 	if evicted > 0 || rounds >= 0 {
 		c.log.Debug("piececache: evicted least recently used pieces",
-			"pieces", evicted, "bytes", freed, "gc_rounds", rounds, "took", time.Since(start))
+			"pieces", evicted, "bytes", freed, "gc_rounds", rounds, "overhead", c.overhead, "took", time.Since(start))
 	}
 }
 
-// evict deletes least recently used pieces until Bytes is at most 90% of
-// MaxBytes, if it is over MaxBytes. Pinned pieces go last (see pin.go).
+// measureOverhead sets c.overhead to what the directory takes on disk
+// beyond the live pieces.
+func (c *Cache) measureOverhead() {
+	du := dirBytes(c.dir)
+	c.mu.Lock()
+	live := c.idx.bytes
+	c.mu.Unlock()
+	c.overhead = max(du-live, 0)
+}
+
+// evict deletes least recently used pieces, if Bytes plus the measured
+// overhead is over MaxBytes, until Bytes is at most 90% of MaxBytes less
+// the overhead (but not below half of MaxBytes: an overhead GC cannot
+// reclaim is no reason to empty the cache). Pinned pieces go last (see
+// pin.go).
 func (c *Cache) evict() (pieces int, freed int64) {
 	limit := c.opts.MaxBytes
 	if limit <= 0 {
 		return 0, 0
 	}
 	c.mu.Lock()
-	if c.idx.bytes <= limit {
+	if c.idx.bytes+c.overhead <= limit {
 		c.mu.Unlock()
 		return 0, 0
 	}
-	victims, freed := c.idx.evictTo(lowWater(limit))
+	victims, freed := c.idx.evictTo(max(lowWater(limit)-c.overhead, limit/2))
 	c.mu.Unlock()
 	// From here on Has and ReadAt no longer see the victims.
 	if err := c.deletePieces(victims); err != nil {

@@ -35,7 +35,7 @@ func TestUseOrderSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ih := hash(1)
-	const n, size = 16, 64 << 10
+	const n, size = 16, 1 << 20
 	for p := range n {
 		mustPut(t, c, ih, p, pieceData(1, p, size))
 		clock.add(time.Second)
@@ -51,7 +51,7 @@ func TestUseOrderSurvivesRestart(t *testing.T) {
 
 	// Reopen with a limit that keeps about half: the pieces read last
 	// (0-3) and the newest writes must stay; 4, 5, ... go first.
-	opts.MaxBytes = 9 * (size + 100)
+	opts.MaxBytes = 9*size + size/2
 	c, err = Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -137,6 +137,9 @@ func (c *Cache) writeLoop() {
 	if maxBatch <= 0 {
 		maxBatch = defaultMaxBatch
 	}
+	if c.opts.MaxBytes > 0 {
+		c.measureOverhead()
+	}
 	c.maybeEvict() // in case MaxBytes shrank since the last run
 	tick := time.NewTicker(stampFlushInterval)
 	defer tick.Stop()
