@@ -81,7 +81,7 @@ func (ws *webseed) takePieceLocked(i int, urgent bool, now time.Time) (job *webJ
 		t.pieces[i] = ps
 		t.inflight += int64(size)
 	}
-	if ps.verifying || ps.excluded[ws.p] || ps.numFree == 0 || ps.numFree != ps.nblocks-ps.numGot {
+	if ps.verifying || ws.excludedLocked(ps) || ps.numFree == 0 || ps.numFree != ps.nblocks-ps.numGot {
 		return nil, false // a peer is fetching it, or it is complete
 	}
 	return ws.reserveLocked(ps, now, func(b int) bool { return len(ps.reqs[b]) == 0 }), false
@@ -92,7 +92,7 @@ func (ws *webseed) takePieceLocked(i int, urgent bool, now time.Time) (job *webJ
 func (ws *webseed) helpLocked(i int, now time.Time) *webJob {
 	t := ws.t
 	ps := t.pieces[i]
-	if t.have.Has(i) || ps == nil || ps.verifying || ps.excluded[ws.p] {
+	if t.have.Has(i) || ps == nil || ps.verifying || ws.excludedLocked(ps) {
 		return nil
 	}
 	return ws.reserveLocked(ps, now, func(b int) bool {
@@ -102,6 +102,12 @@ func (ws *webseed) helpLocked(i int, now time.Time) *webJob {
 		}
 		return len(rs) == 1 && rs[0].p != ws.p && now.Sub(rs[0].at) > rs[0].p.lateAfter()
 	})
+}
+
+// excludedLocked reports whether the web seed sent blocks of a failed
+// copy of ps and a peer that did not can be asked for it instead.
+func (ws *webseed) excludedLocked(ps *pieceState) bool {
+	return ps.excluded[ws.p] && ws.t.othersHaveLocked(ps, ws.p)
 }
 
 // reserveLocked asks the web seed for every block of ps not received for

@@ -1,0 +1,78 @@
+package fetcher
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/torrentfs/torrentfs/metainfo"
+)
+
+func TestWebFileURL(t *testing.T) {
+	multi := &metainfo.Info{Name: "my torrent", MultiFile: true}
+	single := &metainfo.Info{Name: "a b#.iso"}
+	f := &metainfo.File{Path: []string{"sub dir", "100%?#.bin"}}
+	cases := []struct {
+		base string
+		info *metainfo.Info
+		want string
+	}{
+		{"http://h/seed/", multi, "http://h/seed/my%20torrent/sub%20dir/100%25%3F%23.bin"},
+		{"http://h/seed", multi, "http://h/seed/my%20torrent/sub%20dir/100%25%3F%23.bin"},
+		{"http://h/files/", single, "http://h/files/a%20b%23.iso"},
+		{"http://h/files/x.iso", single, "http://h/files/x.iso"},
+	}
+	for _, c := range cases {
+		if got := webFileURL(c.base, c.info, f); got != c.want {
+			t.Errorf("webFileURL(%q, %q) = %q, want %q", c.base, c.info.Name, got, c.want)
+		}
+	}
+}
+
+func TestCheckContentRange(t *testing.T) {
+	cases := []struct {
+		h           string
+		off, n, len int64
+		ok          bool
+	}{
+		{"bytes 0-99/1000", 0, 100, 1000, true},
+		{"bytes 900-999/1000", 900, 100, 1000, true},
+		{"bytes 900-999/*", 900, 100, 1000, true},
+		{"bytes 900-999/1001", 900, 100, 1000, false}, // the file changed
+		{"bytes 901-999/1000", 900, 100, 1000, false},
+		{"bytes 900-998/1000", 900, 100, 1000, false},
+		{"", 0, 100, 1000, false},
+		{"bytes */1000", 0, 100, 1000, false},
+		{"items 0-99/1000", 0, 100, 1000, false},
+		{"bytes 0-99", 0, 100, 1000, false},
+	}
+	for _, c := range cases {
+		err := checkContentRange(c.h, c.off, c.n, c.len)
+		if (err == nil) != c.ok {
+			t.Errorf("checkContentRange(%q, %d, %d, %d) = %v, want ok %v", c.h, c.off, c.n, c.len, err, c.ok)
+		}
+		if err != nil && !errors.Is(err, errWebseed) {
+			t.Errorf("error %v is not errWebseed", err)
+		}
+	}
+}
+
+func FuzzCheckContentRange(f *testing.F) {
+	f.Add("bytes 0-99/1000", int64(0), int64(100), int64(1000))
+	f.Add("bytes 900-999/*", int64(900), int64(100), int64(1000))
+	f.Add("bytes -1--1/-1", int64(-1), int64(1), int64(-1))
+	f.Add("bytes 9223372036854775807-9223372036854775807/9223372036854775807", int64(0), int64(1), int64(1))
+	f.Fuzz(func(t *testing.T, h string, off, n, fileLen int64) {
+		err := checkContentRange(h, off, n, fileLen)
+		if err == nil {
+			// Accepted only what was asked for.
+			want := fmt.Sprintf("%d-%d/", off, off+n-1)
+			var a, b int64
+			if _, serr := fmt.Sscanf(h, "bytes %d-%d/", &a, &b); serr != nil || a != off || b != off+n-1 {
+				t.Fatalf("accepted %q for %s", h, want)
+			}
+		} else if !errors.Is(err, errWebseed) {
+			t.Fatalf("error %v is not errWebseed", err)
+		}
+	})
+}
