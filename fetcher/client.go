@@ -38,6 +38,7 @@ type Client struct {
 	hashQ    chan hashJob
 	storeQ   chan storeJob
 	trackers *tracker.Client // shared, so UDP connection ids are reused
+	up       *rateLimiter    // Options.UploadRateLimit over all peers; nil when unlimited
 
 	done      chan struct{} // closed by Close: every goroutine watches it
 	closeOnce sync.Once
@@ -67,6 +68,7 @@ func New(opts Options) (*Client, error) {
 		storeQ:   make(chan storeJob, storeWorkers),
 		done:     make(chan struct{}),
 		torrents: map[metainfo.InfoHash]*Torrent{},
+		up:       newRateLimiter(opts.UploadRateLimit),
 		trackers: tracker.NewClient(tracker.Options{HTTPClient: opts.HTTPClient, Logger: opts.Logger.With("pkg", "tracker")}),
 	}
 	if c.peerID == ([20]byte{}) {

@@ -43,6 +43,10 @@ type Options struct {
 	// UploadRateLimit bounds the bytes per second sent to peers, over all
 	// torrents. Default 0: unlimited.
 	UploadRateLimit int64
+	// UploadSlots is how many interested peers of each torrent are
+	// unchoked for their rate (BEP 3 choking), besides one optimistic
+	// unchoke that rotates. Default 4.
+	UploadSlots int
 	// NoMediaProbe turns off fetching the head and tail of media files
 	// first when they are opened (where MP4's moov and Matroska's cues
 	// live), which makes players' probes return quickly.
@@ -70,6 +74,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 10 * time.Second
+	}
+	if o.UploadSlots <= 0 {
+		o.UploadSlots = defaultUploadSlots
 	}
 	if o.MaxInFlightBytes <= 0 {
 		o.MaxInFlightBytes = 32 << 20

@@ -63,6 +63,7 @@ type peer struct {
 	allowedFast    map[uint32]bool
 	extIDs         map[string]uint8 // their ids for the BEP 10 extensions we both speak
 	gone           bool
+	ch             peerChoke // whether and why we unchoke them (choke.go, fastext.go)
 	incoming       bool         // they connected to us: p.addr is not their listen address
 	listenPort     uint16       // from their extension handshake's "p"; 0 if unknown
 	pex            pexPeerState // peer exchange with them (pex.go)
@@ -157,7 +158,9 @@ func (p *peer) writeLoop(ctx context.Context) {
 				if p.fast {
 					buf = peerwire.AppendMessage(buf, &peerwire.Message{ID: peerwire.Reject, Index: up.Index, Begin: up.Begin, Length: up.Length})
 				}
+				continue
 			}
+			p.ch.sent.Add(int64(up.Length))
 		}
 		if len(buf) == 0 {
 			spare = buf
@@ -192,10 +195,15 @@ func (t *Torrent) runPeer(ctx context.Context, conn net.Conn, br *bufio.Reader, 
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	// The write loop's ctx also ends with the peer, so that a wait for
+	// upload bandwidth (waitUpload) ends with it.
+	wctx, cancelWrite := context.WithCancel(ctx)
+	defer cancelWrite()
 	var wg sync.WaitGroup
-	wg.Go(func() { p.writeLoop(ctx) })
+	wg.Go(func() { p.writeLoop(wctx) })
 	err := p.readLoop(ctx, br)
 	close(p.done)
+	cancelWrite()
 	conn.Close()
 	wg.Wait()
 	t.removePeer(p, err)
@@ -236,6 +244,7 @@ func (t *Torrent) addPeer(p *peer, incoming bool) bool {
 	case t.haveCount > 0:
 		p.queue(&peerwire.Message{ID: peerwire.Bitfield, Bitfield: t.have})
 	}
+	t.onPeerAddedLocked(p)
 	return true
 }
 
@@ -246,6 +255,7 @@ func (t *Torrent) removePeer(p *peer, err error) {
 	p.gone = true
 	delete(t.peers, p)
 	t.dropRequestsLocked(p)
+	t.onPeerGoneLocked(p)
 	if a := t.known[p.addr]; a != nil {
 		a.connected = false
 	}

@@ -49,6 +49,7 @@ type Torrent struct {
 	known     map[netip.AddrPort]*peerAddr // every address we heard of
 	dialing   int                          // dials in progress
 	bestRate  float64                      // the fastest peer's rate at the last review
+	choke     choker                       // who we unchoke (choke.go)
 	closed    bool
 }
 

@@ -23,7 +23,8 @@ func (t *Torrent) handleRequestLocked(p *peer, m *peerwire.Message) error {
 			p.queue(&peerwire.Message{ID: peerwire.Reject, Index: m.Index, Begin: m.Begin, Length: m.Length})
 		}
 	}
-	if p.amChoking || !t.have.Has(int(m.Index)) {
+	// A choked peer may still ask for its allowed-fast pieces (BEP 6).
+	if (p.amChoking && !p.ch.allowsFast(m.Index)) || !t.have.Has(int(m.Index)) {
 		reject()
 		return nil
 	}
