@@ -63,7 +63,7 @@ type peer struct {
 	allowedFast    map[uint32]bool
 	extIDs         map[string]uint8 // their ids for the BEP 10 extensions we both speak
 	gone           bool
-	ch             peerChoke // whether and why we unchoke them (choke.go, fastext.go)
+	ch             peerChoke    // whether and why we unchoke them (choke.go, fastext.go)
 	incoming       bool         // they connected to us: p.addr is not their listen address
 	listenPort     uint16       // from their extension handshake's "p"; 0 if unknown
 	pex            pexPeerState // peer exchange with them (pex.go)
