@@ -9,8 +9,7 @@ import (
 
 // TestDiskBound checks the bound Options.MaxBytes documents, as du counts
 // it (allocated blocks), after every Put of a long run of writes: the
-// directory stays under MaxBytes plus one value-log file plus 32 MiB of
-// Badger's own files. Some old pieces stay hot, so value-log files die
+// directory stays under MaxBytes plus one value-log file. Some old pieces stay hot, so value-log files die
 // unevenly, as they do under real readers.
 func TestDiskBound(t *testing.T) {
 	defer leakcheck.Check(t)()
@@ -18,10 +17,10 @@ func TestDiskBound(t *testing.T) {
 		limit     = 16 << 20
 		vlog      = 4 << 20
 		pieceSize = 256 << 10
-		written   = 160 << 20
+		written   = 64 << 20
 	)
 	c, dir := openTest(t, Options{MaxBytes: limit, valueLogFileSize: vlog})
-	bound := int64(limit + vlog + 32<<20)
+	bound := int64(limit + vlog)
 	ctx := context.Background()
 	buf := make([]byte, 1000)
 	var maxDU, maxOther int64

@@ -31,8 +31,8 @@
 // within a second (stamps.go).
 //
 // The disk bound: with MaxBytes set, the directory (as du counts it) stays
-// under MaxBytes plus one value-log file (MaxBytes/16, 80 to 256 MiB) plus
-// about 32 MiB of Badger's own files. Writes stop with ErrDiskFull while
+// under MaxBytes plus one value-log file (MaxBytes/16, 80 to 256 MiB), and
+// in practice within a few MiB of MaxBytes (see Options.MaxBytes). Writes stop with ErrDiskFull while
 // the file system has less free space than a reserve (disk.go): Badger
 // writes through mmap, and a full disk would otherwise kill the process
 // with SIGBUS.
