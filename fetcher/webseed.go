@@ -13,6 +13,11 @@ const (
 	// failed; it doubles with each failure in a row.
 	webMinBackoff = time.Second
 	webMaxBackoff = 5 * time.Minute
+	// A request spans consecutive wanted pieces worth about webSpanTime
+	// at the web seed's rate, up to webMaxSpan bytes, so that a fast web
+	// seed is not held back by one round trip per piece.
+	webSpanTime = time.Second
+	webMaxSpan  = 8 << 20
 )
 
 // webseed is one URL of the torrent's url-list (BEP 19). Its worker fetches
@@ -32,6 +37,8 @@ type webseed struct {
 	// Owned by the worker goroutine.
 	backoff time.Duration
 	failing bool
+	rate    float64 // bytes per second of past requests, smoothed
+	buf     []byte  // the current request's bytes
 }
 
 // startWebseeds starts one worker per web seed URL. They end when ctx ends
@@ -77,7 +84,7 @@ func (p *peer) isWebseed() bool { return p.conn == nil }
 func (ws *webseed) run(ctx context.Context) {
 	t := ws.t
 	for ctx.Err() == nil {
-		job, disabled := ws.reserve(time.Now())
+		job, disabled := ws.reserve(time.Now(), ws.spanBytes(), ws.rate)
 		if disabled {
 			return
 		}
@@ -87,13 +94,33 @@ func (ws *webseed) run(ctx context.Context) {
 			}
 			continue
 		}
-		begin, end := job.byteSpan()
-		buf := t.getBuf(end - begin)
+		off, n := job.span(t.info)
+		if cap(ws.buf) < n {
+			ws.buf = make([]byte, n)
+		}
+		buf := ws.buf[:n]
 		start := time.Now()
-		err := fetchStream(ctx, t.c.opts.HTTPClient, ws.base, t.info, t.info.PieceOffset(job.ps.index)+int64(begin), buf)
+		delivered := 0
+		progress := func(filled int) error {
+			for delivered < len(job.parts) {
+				begin, end := job.partRange(t.info, delivered)
+				if end > filled {
+					break
+				}
+				ps := ws.deliverPart(job.parts[delivered], buf[begin:end])
+				delivered++
+				t.downloaded.Add(int64(end - begin))
+				if ps != nil {
+					if err := t.c.submitHash(ctx, t, ps); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
+		err := fetchStream(ctx, t.c.opts.HTTPClient, ws.base, t.info, off, buf, progress)
+		ws.release() // whatever was not delivered
 		if err != nil {
-			t.putBuf(buf)
-			ws.release()
 			if ctx.Err() != nil {
 				return
 			}
@@ -103,16 +130,14 @@ func (ws *webseed) run(ctx context.Context) {
 			}
 			continue
 		}
-		ws.succeeded(time.Since(start))
-		t.downloaded.Add(int64(len(buf)))
-		hash := ws.deliver(job, buf)
-		t.putBuf(buf)
-		if hash != nil {
-			if err := t.c.submitHash(ctx, t, hash); err != nil {
-				return
-			}
-		}
+		ws.succeeded(n, time.Since(start))
 	}
+}
+
+// spanBytes is how much one request asks for: about webSpanTime of the
+// web seed's measured rate, at least a piece, at most webMaxSpan.
+func (ws *webseed) spanBytes() int {
+	return int(max(min(ws.rate*webSpanTime.Seconds(), webMaxSpan), float64(ws.t.info.PieceLength)))
 }
 
 // failed records a failed request and sets the next backoff, logging a
@@ -127,17 +152,22 @@ func (ws *webseed) failed(err error) {
 	}
 }
 
-// succeeded records a good answer that took d.
-func (ws *webseed) succeeded(d time.Duration) {
+// succeeded records a good answer of n bytes that took d.
+func (ws *webseed) succeeded(n int, d time.Duration) {
 	ws.backoff = 0
 	if ws.failing {
 		ws.failing = false
 		ws.p.log.Info("web seed working again")
 	}
+	if inst := float64(n) / max(d.Seconds(), 1e-3); ws.rate == 0 {
+		ws.rate = inst
+	} else {
+		ws.rate = 0.7*ws.rate + 0.3*inst
+	}
 	t := ws.t
 	t.mu.Lock()
 	// Peers may duplicate a web seed's blocks of a due piece once they are
-	// late by the peers' measure (lateAfter): a whole piece per request.
+	// late by the peers' measure (lateAfter): a whole span per request.
 	if p := ws.p; p.latency == 0 {
 		p.latency = d
 	} else {

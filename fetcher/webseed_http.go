@@ -45,30 +45,39 @@ func webFileURL(base string, info *metainfo.Info, f *metainfo.File) string {
 	return b.String()
 }
 
+// webChunk is how much of a body is read before progress is reported.
+const webChunk = 64 << 10
+
 // fetchStream fills dst with the torrent's bytes at stream offset off from
 // the web seed at base: one range request per file the span touches.
-// Padding files (BEP 47) are zeros and are never requested.
-func fetchStream(ctx context.Context, hc *http.Client, base string, info *metainfo.Info, off int64, dst []byte) error {
+// Padding files (BEP 47) are zeros and are never requested. progress is
+// called with how many bytes of dst are filled so far, in order; an error
+// from it ends the fetch.
+func fetchStream(ctx context.Context, hc *http.Client, base string, info *metainfo.Info, off int64, dst []byte, progress func(filled int) error) error {
 	files := info.Files
 	// The first file that ends after off.
 	i := sort.Search(len(files), func(i int) bool { return files[i].Offset+files[i].Length > off })
-	for len(dst) > 0 {
+	for done := 0; done < len(dst); {
 		if i >= len(files) {
 			return fmt.Errorf("fetcher: web seed range at %d is past the torrent's end", off)
 		}
 		f := &files[i]
 		foff := off - f.Offset
-		n := int(min(int64(len(dst)), f.Length-foff))
+		n := int(min(int64(len(dst)-done), f.Length-foff))
+		seg := dst[done : done+n]
 		if n == 0 {
 			// an empty file: nothing to fetch
 		} else if f.Pad {
-			clear(dst[:n])
-		} else if err := fetchRange(ctx, hc, webFileURL(base, info, f), foff, dst[:n], f.Length); err != nil {
+			clear(seg)
+		} else if err := fetchRange(ctx, hc, webFileURL(base, info, f), foff, seg, f.Length, func(k int) error { return progress(done + k) }); err != nil {
 			return err
 		}
-		dst = dst[n:]
+		done += n
 		off += int64(n)
 		i++
+		if err := progress(done); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -76,8 +85,9 @@ func fetchStream(ctx context.Context, hc *http.Client, base string, info *metain
 // fetchRange reads exactly len(dst) bytes at offset off of the file at u,
 // whose length is fileLen. It requires 206 Partial Content for exactly that
 // range, or 200 with the whole file when the range is the whole file, and
-// never reads more than len(dst)+1 bytes of a body.
-func fetchRange(ctx context.Context, hc *http.Client, u string, off int64, dst []byte, fileLen int64) error {
+// never reads more than len(dst)+1 bytes of a body. progress is called
+// with how many bytes of dst are filled so far.
+func fetchRange(ctx context.Context, hc *http.Client, u string, off int64, dst []byte, fileLen int64, progress func(filled int) error) error {
 	ctx, cancel := context.WithTimeout(ctx, webRequestTimeout)
 	defer cancel()
 	n := int64(len(dst))
@@ -107,8 +117,15 @@ func fetchRange(ctx context.Context, hc *http.Client, u string, off int64, dst [
 		return fmt.Errorf("%w: body of %d bytes, want %d", errWebseed, resp.ContentLength, n)
 	}
 	body := io.LimitReader(resp.Body, n+1)
-	if _, err := io.ReadFull(body, dst); err != nil {
-		return fmt.Errorf("%w: short body (want %d bytes): %w", errWebseed, n, err)
+	for filled := 0; filled < len(dst); {
+		m, err := io.ReadFull(body, dst[filled:min(filled+webChunk, len(dst))])
+		filled += m
+		if err != nil {
+			return fmt.Errorf("%w: short body (%d bytes of %d): %w", errWebseed, filled, n, err)
+		}
+		if err := progress(filled); err != nil {
+			return err
+		}
 	}
 	var extra [1]byte
 	if m, _ := body.Read(extra[:]); m > 0 {

@@ -1,27 +1,44 @@
 package fetcher
 
-import "time"
+import (
+	"time"
 
-// webJob is the blocks [first, end) of a piece a web seed fetches in one
-// go. The blocks it reserved are the keys of the sentinel's out map.
+	"github.com/torrentfs/torrentfs/metainfo"
+)
+
+// webJob is what a web seed fetches in one go: consecutive parts of the
+// torrent's byte stream, each the blocks [first, end) of one piece. Every
+// part but the last ends at its piece's end and every part but the first
+// starts at block 0, so the job is one span of the stream. The blocks it
+// reserved are the keys of the sentinel's out map.
 type webJob struct {
+	parts []webPart
+}
+
+type webPart struct {
 	ps         *pieceState
 	first, end int
 }
 
-// byteSpan is the job's range within its piece.
-func (j *webJob) byteSpan() (begin, end int) {
-	begin, _ = j.ps.blockBounds(j.first)
-	b, n := j.ps.blockBounds(j.end - 1)
-	return begin, b + n
+// span is the job's range of the torrent's byte stream.
+func (j *webJob) span(info *metainfo.Info) (off int64, n int) {
+	a, z := j.parts[0], j.parts[len(j.parts)-1]
+	begin, _ := a.ps.blockBounds(a.first)
+	b, m := z.ps.blockBounds(z.end - 1)
+	off = info.PieceOffset(a.ps.index) + int64(begin)
+	end := info.PieceOffset(z.ps.index) + int64(b+m)
+	return off, int(end - off)
 }
 
 // reserve picks what the web seed fetches next and reserves its blocks,
 // or returns nil. In order: the most urgent wanted piece no peer is
 // fetching; blocks of a piece due now that are free or late from a peer;
-// with Options.Background, the first piece nobody fetches. disabled
-// reports that the web seed was disabled for bad data.
-func (ws *webseed) reserve(now time.Time) (job *webJob, disabled bool) {
+// with Options.Background, the first piece nobody fetches. A piece taken
+// whole is followed by the next pieces, if they are wanted and untouched,
+// up to about maxBytes and not due before a web seed of that rate (bytes
+// per second) would deliver them. disabled reports that the web seed was disabled
+// for bad data.
+func (ws *webseed) reserve(now time.Time, maxBytes int, rate float64) (job *webJob, disabled bool) {
 	t := ws.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -35,8 +52,8 @@ func (ws *webseed) reserve(now time.Time) (job *webJob, disabled bool) {
 	for i := t.pickFrom; i < len(wl); i++ {
 		w := wl[i]
 		urgent := !w.deadline.After(now.Add(urgentHorizon))
-		if j, full := ws.takePieceLocked(w.piece, urgent, now); j != nil {
-			return j, false
+		if part, full := ws.takePieceLocked(w.piece, urgent, false, now); part != nil {
+			return ws.extendLocked(part, maxBytes, rate, now), false
 		} else if full {
 			break
 		}
@@ -45,14 +62,14 @@ func (ws *webseed) reserve(now time.Time) (job *webJob, disabled bool) {
 		if w.deadline.After(now) {
 			break
 		}
-		if j := ws.helpLocked(w.piece, now); j != nil {
-			return j, false
+		if part := ws.helpLocked(w.piece, now); part != nil {
+			return &webJob{parts: []webPart{*part}}, false
 		}
 	}
 	if t.c.opts.Background {
 		for i := t.bgFrom; i < t.info.NumPieces(); i++ {
-			if j, full := ws.takePieceLocked(i, false, now); j != nil {
-				return j, false
+			if part, full := ws.takePieceLocked(i, false, false, now); part != nil {
+				return ws.extendLocked(part, maxBytes, rate, now), false
 			} else if full {
 				break
 			}
@@ -61,11 +78,42 @@ func (ws *webseed) reserve(now time.Time) (job *webJob, disabled bool) {
 	return nil, false
 }
 
+// extendLocked makes a job of part and the pieces after it that are
+// wanted (or fetched in the background), not started by anybody, fit in
+// maxBytes and are not due before they would arrive at rate.
+func (ws *webseed) extendLocked(part *webPart, maxBytes int, rate float64, now time.Time) *webJob {
+	t := ws.t
+	j := &webJob{parts: []webPart{*part}}
+	_, n := j.span(t.info)
+	for i := part.ps.index + 1; i < t.info.NumPieces(); i++ {
+		last := j.parts[len(j.parts)-1]
+		size := int(t.info.PieceSize(i))
+		if last.end != last.ps.nblocks || n+size > maxBytes {
+			break
+		}
+		due, wanted := t.dueBy[i]
+		if !wanted && !t.c.opts.Background {
+			break
+		}
+		if wanted && (rate <= 0 || due.Before(now.Add(time.Duration(float64(n+size)/rate*float64(time.Second))))) {
+			break // it would hold up a reader: leave it to peers or the next request
+		}
+		next, _ := ws.takePieceLocked(i, false, true, now)
+		if next == nil {
+			break
+		}
+		j.parts = append(j.parts, *next)
+		n += size
+	}
+	return j
+}
+
 // takePieceLocked reserves every block of piece i not yet received, if
-// nobody has been asked for any of them. full reports that the piece was
-// not started because the in-flight budget is spent (urgent pieces may
-// exceed it, as with peers).
-func (ws *webseed) takePieceLocked(i int, urgent bool, now time.Time) (job *webJob, full bool) {
+// nobody has been asked for any of them (with whole, only if none is
+// received either). full reports that the piece was not started because
+// the in-flight budget is spent (urgent pieces may exceed it, as with
+// peers).
+func (ws *webseed) takePieceLocked(i int, urgent, whole bool, now time.Time) (part *webPart, full bool) {
 	t := ws.t
 	if t.have.Has(i) {
 		return nil, false
@@ -81,7 +129,7 @@ func (ws *webseed) takePieceLocked(i int, urgent bool, now time.Time) (job *webJ
 		t.pieces[i] = ps
 		t.inflight += int64(size)
 	}
-	if ps.verifying || ws.excludedLocked(ps) || ps.numFree == 0 || ps.numFree != ps.nblocks-ps.numGot {
+	if ps.verifying || ws.excludedLocked(ps) || ps.numFree == 0 || ps.numFree != ps.nblocks-ps.numGot || (whole && ps.numGot > 0) {
 		return nil, false // a peer is fetching it, or it is complete
 	}
 	return ws.reserveLocked(ps, now, func(b int) bool { return len(ps.reqs[b]) == 0 }), false
@@ -89,7 +137,7 @@ func (ws *webseed) takePieceLocked(i int, urgent bool, now time.Time) (job *webJ
 
 // helpLocked reserves the blocks of piece i, which a reader needs now,
 // that are free or late from the peer they were asked of.
-func (ws *webseed) helpLocked(i int, now time.Time) *webJob {
+func (ws *webseed) helpLocked(i int, now time.Time) *webPart {
 	t := ws.t
 	ps := t.pieces[i]
 	if t.have.Has(i) || ps == nil || ps.verifying || ws.excludedLocked(ps) {
@@ -111,8 +159,8 @@ func (ws *webseed) excludedLocked(ps *pieceState) bool {
 }
 
 // reserveLocked asks the web seed for every block of ps not received for
-// which take is true, and returns the job spanning them, or nil.
-func (ws *webseed) reserveLocked(ps *pieceState, now time.Time, take func(b int) bool) *webJob {
+// which take is true, and returns the part spanning them, or nil.
+func (ws *webseed) reserveLocked(ps *pieceState, now time.Time, take func(b int) bool) *webPart {
 	first, end := -1, -1
 	for b := range ps.nblocks {
 		if ps.got[b] || !take(b) {
@@ -129,7 +177,7 @@ func (ws *webseed) reserveLocked(ps *pieceState, now time.Time, take func(b int)
 	if first < 0 {
 		return nil
 	}
-	return &webJob{ps: ps, first: first, end: end}
+	return &webPart{ps: ps, first: first, end: end}
 }
 
 // release gives back every block the web seed reserved, so that peers
@@ -138,42 +186,61 @@ func (ws *webseed) release() {
 	t := ws.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(ws.p.out) == 0 {
+		return
+	}
 	t.dropRequestsLocked(ws.p)
 	t.fillAllLocked(time.Now())
 }
 
-// deliver stores the fetched bytes (the job's byteSpan) of every block the
-// web seed still has reserved and nobody sent yet, and releases the rest.
-// It returns the piece if it is now complete and must be hash-checked.
-func (ws *webseed) deliver(j *webJob, data []byte) *pieceState {
+// deliverPart stores the bytes of a part (data starts at the part's
+// first block) for every block the web seed still has reserved and nobody
+// sent yet, and releases the part's other blocks. It returns the piece if
+// it is now complete and must be hash-checked.
+func (ws *webseed) deliverPart(part webPart, data []byte) *pieceState {
 	t := ws.t
 	s := ws.p
 	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ps := j.ps
-	var job *pieceState
-	if !s.gone && t.pieces[ps.index] == ps {
-		spanBegin, _ := j.byteSpan()
-		for b := j.first; b < j.end; b++ {
-			begin, length := ps.blockBounds(b)
-			k := blockKey{uint32(ps.index), uint32(begin)}
-			if _, ok := s.out[k]; !ok || ps.verifying {
-				continue
-			}
-			delete(s.out, k)
-			if ps.got[b] || !hasReqFrom(ps, b, s) {
-				ps.dropReq(b, s)
-				continue
-			}
-			if done := t.acceptBlockLocked(ps, b, s, data[begin-spanBegin:begin-spanBegin+length], now); done != nil {
-				job = done
-			}
+	ps := part.ps
+	if s.gone || t.pieces[ps.index] != ps {
+		return nil // what is left is released with the job
+	}
+	base, _ := ps.blockBounds(part.first)
+	var done *pieceState
+	freed := false
+	for b := part.first; b < part.end; b++ {
+		begin, length := ps.blockBounds(b)
+		k := blockKey{uint32(ps.index), uint32(begin)}
+		if _, ok := s.out[k]; !ok {
+			continue
+		}
+		delete(s.out, k)
+		if ps.verifying || ps.got[b] || !hasReqFrom(ps, b, s) {
+			ps.dropReq(b, s)
+			freed = freed || !ps.got[b]
+			continue
+		}
+		if c := t.acceptBlockLocked(ps, b, s, data[begin-base:begin-base+length], now); c != nil {
+			done = c
 		}
 	}
-	t.dropRequestsLocked(s) // whatever was not delivered
-	t.fillAllLocked(now)
-	return job
+	if freed {
+		t.freedLocked()
+		t.fillAllLocked(now)
+	}
+	return done
+}
+
+// partRange is where part k of j lies in the job's span.
+func (j *webJob) partRange(info *metainfo.Info, k int) (begin, end int) {
+	spanOff, _ := j.span(info)
+	p := j.parts[k]
+	b0, _ := p.ps.blockBounds(p.first)
+	b1, n := p.ps.blockBounds(p.end - 1)
+	off := info.PieceOffset(p.ps.index) - spanOff
+	return int(off) + b0, int(off) + b1 + n
 }
 
 // hasReqFrom reports whether block b of ps is requested from p.
