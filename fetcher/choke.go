@@ -336,6 +336,7 @@ func (t *Torrent) unchokeLocked(p *peer, now time.Time) {
 	p.ch.unchokedAt = now
 	p.ch.window = 0
 	p.queue(&peerwire.Message{ID: peerwire.Unchoke})
+	p.log.Debug("unchoking peer", "slot", p.ch.slot, "optimistic", p.ch.optimistic)
 }
 
 // chokeLocked chokes p if it is unchoked, and takes back the requests it
@@ -359,8 +360,10 @@ func (t *Torrent) chokeLocked(p *peer) {
 			p.outBuf = peerwire.AppendMessage(p.outBuf, &peerwire.Message{ID: peerwire.Reject, Index: u.Index, Begin: u.Begin, Length: u.Length})
 		}
 	}
+	dropped := len(p.uploads) - len(kept)
 	clear(p.uploads[len(kept):])
 	p.uploads = kept
 	p.outMu.Unlock()
 	p.wakeWriter()
+	p.log.Debug("choking peer", "interested", p.peerInterested, "dropped_requests", dropped)
 }
