@@ -26,6 +26,12 @@ const (
 	magnetPeerTimeout = 20 * time.Second
 	// magnetPipeline is how many metadata pieces we ask one peer for at once.
 	magnetPipeline = 4
+	// magnetRetryMin and magnetRetryMax bound the wait before dialing a
+	// peer again that failed (unreachable, or without the metadata yet); it
+	// doubles with each failure. Peers that sent bad metadata are not
+	// tried again.
+	magnetRetryMin = time.Second
+	magnetRetryMax = 30 * time.Second
 )
 
 // ErrNoPeerSources is returned by ResolveMagnet for a magnet without
@@ -119,6 +125,7 @@ func (c *Client) ResolveMagnet(ctx context.Context, m *metainfo.Magnet, progress
 		slots:   make(chan struct{}, magnetFetchers),
 		known:   map[netip.AddrPort]bool{},
 		fetched: map[*magnetPeer]int64{},
+		tries:   map[netip.AddrPort]int{},
 	}
 	var wg sync.WaitGroup
 	defer func() {
@@ -178,7 +185,8 @@ type resolver struct {
 	known  map[netip.AddrPort]bool
 	// pending are found addresses not yet dialed, in order found.
 	pending []netip.AddrPort
-	active  int // peer goroutines running
+	active  int                    // peer goroutines running
+	tries   map[netip.AddrPort]int // connection attempts per address
 	prog    MagnetProgress
 	fetched map[*magnetPeer]int64 // bytes received per fetching peer
 }
@@ -217,6 +225,26 @@ func (r *resolver) addPeers(addrs []netip.AddrPort) {
 	r.poke()
 }
 
+// retryLater queues a again after a wait that grows with tries, unless
+// ctx ends first.
+func (r *resolver) retryLater(ctx context.Context, a netip.AddrPort, tries int) {
+	wait := magnetRetryMax
+	if tries < 6 {
+		wait = min(magnetRetryMin<<(tries-1), magnetRetryMax)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return
+	}
+	r.mu.Lock()
+	r.pending = append(r.pending, a)
+	r.mu.Unlock()
+	r.poke()
+}
+
 // run dials found peers, at most magnetMaxConns at once, until one of
 // them delivers verified metadata or ctx ends.
 func (r *resolver) run(ctx context.Context, wg *sync.WaitGroup, progress func(MagnetProgress)) ([]byte, error) {
@@ -229,11 +257,16 @@ func (r *resolver) run(ctx context.Context, wg *sync.WaitGroup, progress func(Ma
 			r.pending = r.pending[1:]
 			r.active++
 			wg.Go(func() {
-				r.runPeer(ctx, a)
+				retry := r.runPeer(ctx, a)
 				r.mu.Lock()
 				r.active--
+				tries := r.tries[a] + 1
+				r.tries[a] = tries
 				r.mu.Unlock()
 				r.poke()
+				if retry {
+					r.retryLater(ctx, a, tries)
+				}
 			})
 		}
 		r.mu.Unlock()

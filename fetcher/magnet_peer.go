@@ -37,12 +37,13 @@ type magnetPeer struct {
 }
 
 // runPeer connects to addr and fetches the metadata from it, delivering it
-// on r.result if it matches the info hash.
-func (r *resolver) runPeer(ctx context.Context, addr netip.AddrPort) {
+// on r.result if it matches the info hash. It reports whether the address
+// is worth another try later: not after bad metadata, nor for ourselves.
+func (r *resolver) runPeer(ctx context.Context, addr netip.AddrPort) (retry bool) {
 	conn, br, err := r.dial(ctx, addr)
 	if err != nil {
 		r.log.Debug("magnet peer: no connection", "peer", addr, "err", err)
-		return
+		return !errors.Is(err, errSelfConnection)
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -52,17 +53,19 @@ func (r *resolver) runPeer(ctx context.Context, addr netip.AddrPort) {
 	mp := &magnetPeer{r: r, addr: addr, conn: conn, dec: peerwire.NewDecoder(br, magnetMaxMessage)}
 	raw, err := mp.fetch(ctx)
 	if err != nil {
+		r.log.Debug("magnet peer dropped", "peer", addr, "err", err)
 		if errors.Is(err, errBadMetadataPeer) {
 			r.update(func(p *MagnetProgress) { p.Rejected++ })
+			return false
 		}
-		r.log.Debug("magnet peer dropped", "peer", addr, "err", err)
-		return
+		return true
 	}
 	r.update(func(p *MagnetProgress) { p.MetadataBytes = int64(len(raw)) })
 	select {
 	case r.result <- raw:
 	default: // another peer was first
 	}
+	return false
 }
 
 // dial connects to addr and exchanges handshakes; the peer must speak the
@@ -152,6 +155,9 @@ func (mp *magnetPeer) fetch(ctx context.Context) ([]byte, error) {
 	asked := make([]bool, n)
 	next, outstanding, have := 0, 0, 0
 	var received int64
+	// Each piece must come within magnetPeerTimeout of the last: other
+	// messages do not move the deadline.
+	mp.conn.SetReadDeadline(time.Now().Add(magnetPeerTimeout))
 	for have < n {
 		for outstanding < magnetPipeline && next < n {
 			req := appendMetadataMsg(nil, metadataMsg{Type: metaRequest, Piece: next})
@@ -190,6 +196,7 @@ func (mp *magnetPeer) fetch(ctx context.Context) ([]byte, error) {
 		copy(buf[m.Piece*metadataPieceSize:], m.Data)
 		got[m.Piece] = true
 		have++
+		mp.conn.SetReadDeadline(time.Now().Add(magnetPeerTimeout))
 		outstanding--
 		received += int64(len(m.Data))
 		r.mu.Lock()
@@ -206,6 +213,7 @@ func (mp *magnetPeer) fetch(ctx context.Context) ([]byte, error) {
 // readExtHandshake reads messages until the peer's extension handshake and
 // returns its id for ut_metadata and its metadata_size.
 func (mp *magnetPeer) readExtHandshake() (uint8, int64, error) {
+	mp.conn.SetReadDeadline(time.Now().Add(magnetPeerTimeout))
 	for {
 		if err := mp.read(); err != nil {
 			return 0, 0, err
@@ -247,10 +255,10 @@ func (mp *magnetPeer) readMetadataMsg() ([]byte, error) {
 	}
 }
 
-// read decodes the next message into mp.msg, waiting at most
-// magnetPeerTimeout.
+// read decodes the next message into mp.msg. It fails at the deadline
+// set by its caller: messages other than the ones awaited (keep-alives,
+// haves) do not move it.
 func (mp *magnetPeer) read() error {
-	mp.conn.SetReadDeadline(time.Now().Add(magnetPeerTimeout))
 	if err := mp.dec.Decode(&mp.msg); err != nil {
 		return fmt.Errorf("fetcher: reading from %s: %w", mp.addr, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
 	"github.com/torrentfs/torrentfs/internal/testswarm"
 	"github.com/torrentfs/torrentfs/metainfo"
+	"github.com/torrentfs/torrentfs/piececache"
 )
 
 // bigInfoFixture is a torrent whose info dictionary spans three BEP 9
@@ -77,7 +78,7 @@ func TestResolveMagnetFromSeeder(t *testing.T) {
 	if !reflect.DeepEqual(mi.URLList, m.WebSeeds) {
 		t.Errorf("URLList %q, want %q", mi.URLList, m.WebSeeds)
 	}
-	if calls < 2 || last.PeersFound != 1 || last.PeersTried != 1 || last.PeersWithMeta != 1 ||
+	if calls < 1 || last.PeersFound != 1 || last.PeersTried != 1 || last.PeersWithMeta != 1 ||
 		last.MetadataSize != int64(len(f.mi.InfoBytes)) || last.MetadataBytes != last.MetadataSize {
 		t.Errorf("after %d progress calls the last was %+v", calls, last)
 	}
@@ -283,4 +284,41 @@ func TestResolveMagnetStopsWhenClientCloses(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("ResolveMagnet still running after Close")
 	}
+}
+
+// TestResolveMagnetRetriesPeer: the magnet's only peer is not up yet when
+// resolution starts; it is dialed again and serves the metadata.
+func TestResolveMagnetRetriesPeer(t *testing.T) {
+	defer leakcheck.Check(t)()
+	f := newFixture(t, 32<<10, 100000)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddrPort(ln.Addr().String())
+	ln.Close()
+	c := newClient(t, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	type result struct {
+		mi  *metainfo.MetaInfo
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		mi, err := c.ResolveMagnet(ctx, magnetFor(f, addr), nil)
+		done <- result{mi, err}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	store := piececache.NewMemory()
+	f.fill(t, store)
+	seeder := newClient(t, store, func(o *fetcher.Options) { o.ListenAddr = addr.String() })
+	if _, err := seeder.AddTorrent(ctx, f.mi); err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	checkResolved(t, res.mi, f)
 }
