@@ -2,13 +2,16 @@ package fetcher
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"time"
 )
 
 const (
-	// webIdlePoll is how often an idle web seed looks for work.
-	webIdlePoll = 25 * time.Millisecond
+	// webIdlePoll is how often an idle web seed looks for work, and
+	// webCompletePoll how often once the torrent is complete.
+	webIdlePoll     = 25 * time.Millisecond
+	webCompletePoll = time.Second
 	// webMinBackoff and webMaxBackoff bound the pause after a web seed
 	// failed; it doubles with each failure in a row.
 	webMinBackoff = time.Second
@@ -82,56 +85,73 @@ func (p *peer) isWebseed() bool { return p.conn == nil }
 
 // run fetches pieces until ctx ends or the web seed is disabled.
 func (ws *webseed) run(ctx context.Context) {
-	t := ws.t
 	for ctx.Err() == nil {
-		job, disabled := ws.reserve(time.Now(), ws.spanBytes(), ws.rate)
-		if disabled {
+		job, state := ws.reserve(time.Now(), ws.spanBytes(), ws.rate)
+		switch state {
+		case webDisabled:
 			return
-		}
-		if job == nil {
-			if !sleepCtx(ctx, webIdlePoll) {
+		case webIdle, webComplete:
+			d := webIdlePoll
+			if state == webComplete {
+				d = webCompletePoll
+			}
+			if !sleepCtx(ctx, d) {
 				return
 			}
 			continue
 		}
-		off, n := job.span(t.info)
-		if cap(ws.buf) < n {
-			ws.buf = make([]byte, n)
-		}
-		buf := ws.buf[:n]
 		start := time.Now()
-		delivered := 0
-		progress := func(filled int) error {
-			for delivered < len(job.parts) {
-				begin, end := job.partRange(t.info, delivered)
-				if end > filled {
-					break
-				}
-				ps := ws.deliverPart(job.parts[delivered], buf[begin:end])
-				delivered++
-				t.downloaded.Add(int64(end - begin))
-				if ps != nil {
-					if err := t.c.submitHash(ctx, t, ps); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		}
-		err := fetchStream(ctx, t.c.opts.HTTPClient, ws.base, t.info, off, buf, progress)
+		n, err := ws.fetch(ctx, job)
 		ws.release() // whatever was not delivered
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
+		switch {
+		case errors.Is(err, errWebseedDisabled) || ctx.Err() != nil:
+			return
+		case err != nil:
 			ws.failed(err)
 			if !sleepCtx(ctx, ws.backoff) {
 				return
 			}
-			continue
+		default:
+			ws.succeeded(n, time.Since(start))
 		}
-		ws.succeeded(n, time.Since(start))
 	}
+}
+
+// errWebseedDisabled ends a fetch whose web seed was disabled meanwhile.
+var errWebseedDisabled = errors.New("fetcher: web seed disabled")
+
+// fetch runs one job: it requests the job's span and delivers each piece
+// as soon as its bytes are in, submitting completed pieces for their hash
+// check. It returns the span's length.
+func (ws *webseed) fetch(ctx context.Context, job *webJob) (int, error) {
+	t := ws.t
+	off, n := job.span(t.info)
+	if cap(ws.buf) < n {
+		ws.buf = make([]byte, n)
+	}
+	buf := ws.buf[:n]
+	delivered := 0
+	progress := func(filled int) error {
+		for delivered < len(job.parts) {
+			begin, end := job.partRange(t.info, delivered)
+			if end > filled {
+				break
+			}
+			ps, disabled := ws.deliverPart(job.parts[delivered], buf[begin:end])
+			delivered++
+			t.downloaded.Add(int64(end - begin))
+			if ps != nil {
+				if err := t.c.submitHash(ctx, t, ps); err != nil {
+					return err
+				}
+			}
+			if disabled {
+				return errWebseedDisabled
+			}
+		}
+		return nil
+	}
+	return n, fetchStream(ctx, t.c.opts.HTTPClient, ws.base, t.info, off, buf, progress)
 }
 
 // spanBytes is how much one request asks for: about webSpanTime of the

@@ -6,6 +6,16 @@ import (
 	"github.com/torrentfs/torrentfs/metainfo"
 )
 
+// webState is what reserve found.
+type webState int
+
+const (
+	webWork     webState = iota // a job to fetch
+	webIdle                     // nothing to fetch now
+	webComplete                 // the torrent is complete
+	webDisabled                 // the web seed sent bad data, or the torrent closed
+)
+
 // webJob is what a web seed fetches in one go: consecutive parts of the
 // torrent's byte stream, each the blocks [first, end) of one piece. Every
 // part but the last ends at its piece's end and every part but the first
@@ -36,24 +46,23 @@ func (j *webJob) span(info *metainfo.Info) (off int64, n int) {
 // with Options.Background, the first piece nobody fetches. A piece taken
 // whole is followed by the next pieces, if they are wanted and untouched,
 // up to about maxBytes and not due before a web seed of that rate (bytes
-// per second) would deliver them. disabled reports that the web seed was disabled
-// for bad data.
-func (ws *webseed) reserve(now time.Time, maxBytes int, rate float64) (job *webJob, disabled bool) {
+// per second) would deliver them.
+func (ws *webseed) reserve(now time.Time, maxBytes int, rate float64) (*webJob, webState) {
 	t := ws.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if ws.p.gone || t.closed {
-		return nil, true
+		return nil, webDisabled
 	}
 	if t.haveCount == t.info.NumPieces() {
-		return nil, false
+		return nil, webComplete
 	}
 	wl := t.wantListLocked()
 	for i := t.pickFrom; i < len(wl); i++ {
 		w := wl[i]
 		urgent := !w.deadline.After(now.Add(urgentHorizon))
 		if part, full := ws.takePieceLocked(w.piece, urgent, false, now); part != nil {
-			return ws.extendLocked(part, maxBytes, rate, now), false
+			return ws.extendLocked(part, maxBytes, rate, now), webWork
 		} else if full {
 			break
 		}
@@ -63,19 +72,19 @@ func (ws *webseed) reserve(now time.Time, maxBytes int, rate float64) (job *webJ
 			break
 		}
 		if part := ws.helpLocked(w.piece, now); part != nil {
-			return &webJob{parts: []webPart{*part}}, false
+			return &webJob{parts: []webPart{*part}}, webWork
 		}
 	}
 	if t.c.opts.Background {
 		for i := t.bgFrom; i < t.info.NumPieces(); i++ {
 			if part, full := ws.takePieceLocked(i, false, false, now); part != nil {
-				return ws.extendLocked(part, maxBytes, rate, now), false
+				return ws.extendLocked(part, maxBytes, rate, now), webWork
 			} else if full {
 				break
 			}
 		}
 	}
-	return nil, false
+	return nil, webIdle
 }
 
 // extendLocked makes a job of part and the pieces after it that are
@@ -196,8 +205,9 @@ func (ws *webseed) release() {
 // deliverPart stores the bytes of a part (data starts at the part's
 // first block) for every block the web seed still has reserved and nobody
 // sent yet, and releases the part's other blocks. It returns the piece if
-// it is now complete and must be hash-checked.
-func (ws *webseed) deliverPart(part webPart, data []byte) *pieceState {
+// it is now complete and must be hash-checked. disabled reports that the
+// web seed was disabled for bad data.
+func (ws *webseed) deliverPart(part webPart, data []byte) (done *pieceState, disabled bool) {
 	t := ws.t
 	s := ws.p
 	now := time.Now()
@@ -205,10 +215,9 @@ func (ws *webseed) deliverPart(part webPart, data []byte) *pieceState {
 	defer t.mu.Unlock()
 	ps := part.ps
 	if s.gone || t.pieces[ps.index] != ps {
-		return nil // what is left is released with the job
+		return nil, s.gone // what is left is released with the job
 	}
 	base, _ := ps.blockBounds(part.first)
-	var done *pieceState
 	freed := false
 	for b := part.first; b < part.end; b++ {
 		begin, length := ps.blockBounds(b)
@@ -230,7 +239,7 @@ func (ws *webseed) deliverPart(part webPart, data []byte) *pieceState {
 		t.freedLocked()
 		t.fillAllLocked(now)
 	}
-	return done
+	return done, false
 }
 
 // partRange is where part k of j lies in the job's span.

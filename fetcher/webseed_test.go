@@ -272,3 +272,27 @@ func mustAddrPort(t testing.TB, c *fetcher.Client) netip.AddrPort {
 	t.Helper()
 	return netip.MustParseAddrPort(c.Addr().String())
 }
+
+// A fast web seed is asked for many pieces per request, not one round
+// trip per piece.
+func TestWebseedRequestsSpanPieces(t *testing.T) {
+	defer leakcheck.Check(t)()
+	f := newFixture(t, 16<<10, 4<<20+5)
+	ws := startWebServer(t, f.mi, f.stream)
+	tor := webLeecher(t, f, ws, ws.base(), func(o *fetcher.Options) { o.Background = true })
+	deadline := time.Now().Add(10 * time.Second)
+	for tor.Stats().HavePieces < tor.Stats().Pieces {
+		if time.Now().After(deadline) {
+			t.Fatalf("background fetch from the web seed: %+v", tor.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pieces := int64(f.mi.Info.NumPieces())
+	if n := ws.reqs.Load(); n > pieces/4 {
+		t.Fatalf("%d requests for %d pieces: want requests that span pieces", n, pieces)
+	}
+	if got := ws.served.Load(); got != f.mi.Info.TotalLength {
+		t.Fatalf("the web seed sent %d bytes for a %d-byte torrent", got, f.mi.Info.TotalLength)
+	}
+	t.Logf("%d requests for %d pieces", ws.reqs.Load(), pieces)
+}
