@@ -14,8 +14,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,6 +50,8 @@ func main() {
 			err = diskCurve(filepath.Join(*dir, "disk"), *limit<<20, *write<<20, *piece<<10, *sample<<20)
 		case "open":
 			err = openTime(filepath.Join(*dir, "open"), *pieces, *openPiece<<10)
+		case "openonly": // run by "open" in a fresh process
+			err = openOnly(filepath.Join(*dir, "open"))
 		default:
 			err = fmt.Errorf("unknown measurement %q", r)
 		}
@@ -143,20 +145,30 @@ func openTime(dir string, n, size int) error {
 	if err := c.Close(); err != nil {
 		return err
 	}
-	runtime.GC()
-	rssBefore := rssKiB("RssAnon")
-	start = time.Now()
-	c, err = piececache.Open(dir, piececache.Options{Logger: slog.New(slog.DiscardHandler)})
+	fmt.Printf("# open: filled %d pieces of %d KiB in %.1fs\n", n, size>>10, fill.Seconds())
+	// Open in a fresh process, so that its RSS is Open's alone.
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, "-run", "openonly", "-dir", filepath.Dir(dir))
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+// openOnly opens the cache in dir and reports the time and memory it took.
+func openOnly(dir string) error {
+	start := time.Now()
+	c, err := piececache.Open(dir, piececache.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
-	st := c.Stats()
-	rssAfter, fileAfter := rssKiB("RssAnon"), rssKiB("RssFile")
 	defer c.Close()
-	fmt.Printf("# open: %d pieces of %d KiB (%d MiB, written in %.1fs): Open took %v; anonymous RSS %d MiB before, %d MiB after (file-backed RSS %d MiB: mmapped Badger files); peak VmHWM, fill included, %d MiB; du %d MiB\n",
-		st.Pieces, size>>10, st.Bytes>>20, fill.Seconds(), took.Round(time.Millisecond),
-		rssBefore>>10, rssAfter>>10, fileAfter>>10, rssKiB("VmHWM")>>10, du(dir)>>20)
+	st := c.Stats()
+	fmt.Printf("# open: %d pieces (%d MiB, du %d MiB): Open took %v; then anonymous RSS %d MiB, file-backed RSS %d MiB (mmapped Badger files), peak RSS (VmHWM) %d MiB\n",
+		st.Pieces, st.Bytes>>20, du(dir)>>20, took.Round(time.Millisecond),
+		rssKiB("RssAnon")>>10, rssKiB("RssFile")>>10, rssKiB("VmHWM")>>10)
 	return nil
 }
 

@@ -73,12 +73,13 @@ const (
 
 // defaultCacheSize is 10 GiB or a quarter of the free space on dir's file
 // system (or that of its nearest existing parent), whichever is smaller,
-// and never below minCacheSize.
+// and never below minCacheSize. The cache's own files count as free, so
+// that a full cache does not shrink its own default.
 func defaultCacheSize(dir string) int64 {
 	var st syscall.Statfs_t
 	for d := dir; ; {
 		if err := syscall.Statfs(d, &st); err == nil {
-			free := int64(st.Bavail) * int64(st.Bsize)
+			free := int64(st.Bavail)*int64(st.Bsize) + diskUsage(dir)
 			return max(min(maxDefaultCacheSize, free/4), minCacheSize)
 		}
 		parent := parentDir(d)
