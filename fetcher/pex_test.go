@@ -62,17 +62,17 @@ func TestPEXLeadsToAPeerNobodyElseNamed(t *testing.T) {
 	}
 }
 
-// rawPeer is a hand-driven peer that speaks the extension protocol.
-type rawPeer struct {
+// pexRawPeer is a hand-driven peer that speaks the extension protocol.
+type pexRawPeer struct {
 	t    *testing.T
 	conn net.Conn
 	dec  *peerwire.Decoder
 	ext  map[string]any // the client's extension handshake, once read
 }
 
-// dialExt connects to the client at addr for torrent ih and sends an
+// pexDial connects to the client at addr for torrent ih and sends an
 // extension handshake that offers ut_pex and gives listenPort as "p".
-func dialExt(t *testing.T, addr netip.AddrPort, ih metainfo.InfoHash, listenPort int) *rawPeer {
+func pexDial(t *testing.T, addr netip.AddrPort, ih metainfo.InfoHash, listenPort int) *pexRawPeer {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr.String())
 	if err != nil {
@@ -95,12 +95,12 @@ func dialExt(t *testing.T, addr netip.AddrPort, ih metainfo.InfoHash, listenPort
 	if listenPort > 0 {
 		hs["p"] = int64(listenPort)
 	}
-	r := &rawPeer{t: t, conn: conn, dec: peerwire.NewDecoder(br, 1<<20)}
+	r := &pexRawPeer{t: t, conn: conn, dec: peerwire.NewDecoder(br, 1<<20)}
 	r.sendExtended(0, hs)
 	return r
 }
 
-func (r *rawPeer) sendExtended(id uint8, v any) {
+func (r *pexRawPeer) sendExtended(id uint8, v any) {
 	r.t.Helper()
 	payload, err := metainfo.Encode(v)
 	if err != nil {
@@ -109,7 +109,7 @@ func (r *rawPeer) sendExtended(id uint8, v any) {
 	r.sendRaw(id, payload)
 }
 
-func (r *rawPeer) sendRaw(id uint8, payload []byte) {
+func (r *pexRawPeer) sendRaw(id uint8, payload []byte) {
 	r.t.Helper()
 	if _, err := r.conn.Write(peerwire.AppendMessage(nil, &peerwire.Message{ID: peerwire.Extended, ExtendedID: id, Payload: payload})); err != nil {
 		r.t.Fatal(err)
@@ -124,7 +124,7 @@ type pexSeen struct {
 
 // nextPEX reads until the client sends a ut_pex message, and parses it. It
 // reports false if none came within d.
-func (r *rawPeer) nextPEX(d time.Duration) (pexSeen, bool) {
+func (r *pexRawPeer) nextPEX(d time.Duration) (pexSeen, bool) {
 	r.t.Helper()
 	r.conn.SetReadDeadline(time.Now().Add(d))
 	defer r.conn.SetReadDeadline(time.Time{})
@@ -155,7 +155,7 @@ func (r *rawPeer) nextPEX(d time.Duration) (pexSeen, bool) {
 	}
 }
 
-func (r *rawPeer) readExt(payload []byte) {
+func (r *pexRawPeer) readExt(payload []byte) {
 	r.t.Helper()
 	v, err := metainfo.Decode(payload)
 	if err != nil {
@@ -166,7 +166,7 @@ func (r *rawPeer) readExt(payload []byte) {
 
 // sendPEX reads the client's extension handshake if not read yet, checks
 // that it offers ut_pex as clientPEXID, and sends a ut_pex message.
-func (r *rawPeer) sendPEX(v any) {
+func (r *pexRawPeer) sendPEX(v any) {
 	r.t.Helper()
 	r.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	var m peerwire.Message
@@ -235,7 +235,7 @@ func TestPEXSendsConnectedListenAddresses(t *testing.T) {
 	cB, torB := leech(t, f, fastPEX, addrA)
 	waitFor(t, "B to connect to A", func() bool { return torB.Stats().Peers == 1 })
 
-	r1 := dialExt(t, pexAddrOf(cB), f.mi.InfoHash, 40001)
+	r1 := pexDial(t, pexAddrOf(cB), f.mi.InfoHash, 40001)
 	got, ok := r1.nextPEX(3 * time.Second)
 	if !ok {
 		t.Fatal("no ut_pex message within 3 s")
@@ -252,7 +252,7 @@ func TestPEXSendsConnectedListenAddresses(t *testing.T) {
 
 	// A second peer connects and gives its port: it learns of A and of
 	// the first one; the first one learns of it.
-	r2 := dialExt(t, pexAddrOf(cB), f.mi.InfoHash, 40002)
+	r2 := pexDial(t, pexAddrOf(cB), f.mi.InfoHash, 40002)
 	got2, ok := r2.nextPEX(3 * time.Second)
 	r1addr, r2addr := netip.MustParseAddrPort("127.0.0.1:40001"), netip.MustParseAddrPort("127.0.0.1:40002")
 	want2 := []netip.AddrPort{addrA, r1addr}
@@ -285,7 +285,7 @@ func TestPEXAddsPeersAndIgnoresFloods(t *testing.T) {
 	cB, _ := leech(t, f, nil) // default interval: one message per 45 s is taken
 	l1, got1 := pexListener(t)
 	l2, got2 := pexListener(t)
-	r := dialExt(t, pexAddrOf(cB), f.mi.InfoHash, 0)
+	r := pexDial(t, pexAddrOf(cB), f.mi.InfoHash, 0)
 	zero := netip.AddrPortFrom(l1.Addr(), 0)
 	r.sendPEX(map[string]any{"added": pexCompact(zero, pexAddrOf(cB), l1), "added.f": "\x10\x10\x10"})
 	select {
@@ -320,11 +320,11 @@ func TestPEXMalformedMessageDisconnects(t *testing.T) {
 	f := newFixture(t, 32<<10, 100000)
 	cB, _ := leech(t, f, nil)
 	for _, bad := range []map[string]any{{"added": "12345"}, {"added6": "123456"}, {"dropped": int64(3)}} {
-		r := dialExt(t, pexAddrOf(cB), f.mi.InfoHash, 0)
+		r := pexDial(t, pexAddrOf(cB), f.mi.InfoHash, 0)
 		r.sendPEX(bad)
 		expectDisconnect(t, r.conn, bufio.NewReader(r.conn))
 	}
-	r := dialExt(t, pexAddrOf(cB), f.mi.InfoHash, 0)
+	r := pexDial(t, pexAddrOf(cB), f.mi.InfoHash, 0)
 	r.sendRaw(clientPEXID, []byte("not bencode"))
 	expectDisconnect(t, r.conn, bufio.NewReader(r.conn))
 }
@@ -345,7 +345,7 @@ func TestNoPEXOnPrivateTorrents(t *testing.T) {
 	cB, torB := leech(t, f, fastPEX, addrA)
 	waitFor(t, "B to connect to A", func() bool { return torB.Stats().Peers == 1 })
 	_, torC := leech(t, f, fastPEX, pexAddrOf(cB))
-	r := dialExt(t, pexAddrOf(cB), f.mi.InfoHash, 40003)
+	r := pexDial(t, pexAddrOf(cB), f.mi.InfoHash, 40003)
 	if got, ok := r.nextPEX(1500 * time.Millisecond); ok {
 		t.Fatalf("the client sent peer exchange on a private torrent: %+v", got)
 	}
