@@ -16,10 +16,10 @@ import (
 // theirMetaID is the ut_metadata id the hand-driven peer asks for.
 const theirMetaID = 5
 
-// dialExt connects to c as a hand-driven peer that speaks the extension
+// dialMetaPeer connects to c as a hand-driven peer that speaks the extension
 // protocol and offers ut_metadata, and reads the client's extension
 // handshake, returning its ut_metadata id and metadata_size.
-func dialExt(t *testing.T, addr net.Addr, ih metainfo.InfoHash) (net.Conn, *peerwire.Decoder, uint8, int64) {
+func dialMetaPeer(t *testing.T, addr net.Addr, ih metainfo.InfoHash) (net.Conn, *peerwire.Decoder, uint8, int64) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr.String())
 	if err != nil {
@@ -38,9 +38,9 @@ func dialExt(t *testing.T, addr net.Addr, ih metainfo.InfoHash) (net.Conn, *peer
 		t.Fatalf("handshake %+v, %v: want the extension bit", theirs, err)
 	}
 	hs, _ := metainfo.Encode(map[string]any{"m": map[string]any{"ut_metadata": theirMetaID}})
-	sendMsg(t, conn, &peerwire.Message{ID: peerwire.Extended, Payload: hs})
+	sendMetaMsg(t, conn, &peerwire.Message{ID: peerwire.Extended, Payload: hs})
 	dec := peerwire.NewDecoder(br, 1<<20)
-	m := readExt(t, conn, dec, 0)
+	m := readMetaExt(t, conn, dec, 0)
 	v, err := metainfo.Decode(m)
 	if err != nil {
 		t.Fatal(err)
@@ -50,16 +50,16 @@ func dialExt(t *testing.T, addr net.Addr, ih metainfo.InfoHash) (net.Conn, *peer
 	return conn, dec, uint8(id), d["metadata_size"].(int64)
 }
 
-func sendMsg(t *testing.T, conn net.Conn, m *peerwire.Message) {
+func sendMetaMsg(t *testing.T, conn net.Conn, m *peerwire.Message) {
 	t.Helper()
 	if _, err := conn.Write(peerwire.AppendMessage(nil, m)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// readExt reads messages until an extended one with the given id and
+// readMetaExt reads messages until an extended one with the given id and
 // returns a copy of its payload.
-func readExt(t *testing.T, conn net.Conn, dec *peerwire.Decoder, id uint8) []byte {
+func readMetaExt(t *testing.T, conn net.Conn, dec *peerwire.Decoder, id uint8) []byte {
 	t.Helper()
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	var m peerwire.Message
@@ -75,14 +75,14 @@ func readExt(t *testing.T, conn net.Conn, dec *peerwire.Decoder, id uint8) []byt
 
 func metaReq(t *testing.T, conn net.Conn, id uint8, payload string) {
 	t.Helper()
-	sendMsg(t, conn, &peerwire.Message{ID: peerwire.Extended, ExtendedID: id, Payload: []byte(payload)})
+	sendMetaMsg(t, conn, &peerwire.Message{ID: peerwire.Extended, ExtendedID: id, Payload: []byte(payload)})
 }
 
 func TestServeMetadata(t *testing.T) {
 	defer leakcheck.Check(t)()
 	f := bigInfoFixture(t)
 	seeder, _ := startSeeder(t, f)
-	conn, dec, id, size := dialExt(t, seeder.Addr(), f.mi.InfoHash)
+	conn, dec, id, size := dialMetaPeer(t, seeder.Addr(), f.mi.InfoHash)
 	if size != int64(len(f.mi.InfoBytes)) {
 		t.Fatalf("metadata_size %d, want %d", size, len(f.mi.InfoBytes))
 	}
@@ -91,7 +91,7 @@ func TestServeMetadata(t *testing.T) {
 	var got []byte
 	for i := n - 1; i >= 0; i-- {
 		metaReq(t, conn, id, "d8:msg_typei0e5:piecei"+strconv.Itoa(i)+"ee")
-		payload := readExt(t, conn, dec, theirMetaID)
+		payload := readMetaExt(t, conn, dec, theirMetaID)
 		v, k, err := metainfo.DecodePrefix(payload)
 		if err != nil {
 			t.Fatal(err)
@@ -108,13 +108,13 @@ func TestServeMetadata(t *testing.T) {
 	// An unknown message type is ignored; a piece past the end is rejected.
 	metaReq(t, conn, id, "d8:msg_typei9e5:piecei0ee")
 	metaReq(t, conn, id, "d8:msg_typei0e5:piecei"+strconv.Itoa(n)+"ee")
-	if ans := string(readExt(t, conn, dec, theirMetaID)); ans != "d8:msg_typei2e5:piecei"+strconv.Itoa(n)+"ee" {
+	if ans := string(readMetaExt(t, conn, dec, theirMetaID)); ans != "d8:msg_typei2e5:piecei"+strconv.Itoa(n)+"ee" {
 		t.Fatalf("answer to piece %d of %d: %q, want a reject", n, n, ans)
 	}
 	// A data message from them is ignored too: the connection stays.
 	metaReq(t, conn, id, "d8:msg_typei1e5:piecei0e10:total_sizei3eeabc")
 	metaReq(t, conn, id, "d8:msg_typei0e5:piecei0ee")
-	if ans := readExt(t, conn, dec, theirMetaID); !bytes.HasPrefix(ans, []byte("d8:msg_typei1e5:piecei0e")) {
+	if ans := readMetaExt(t, conn, dec, theirMetaID); !bytes.HasPrefix(ans, []byte("d8:msg_typei1e5:piecei0e")) {
 		t.Fatalf("answer to piece 0: %.40q", ans)
 	}
 }
@@ -125,7 +125,7 @@ func TestServeMetadataMalformedDisconnects(t *testing.T) {
 	for _, payload := range []string{"not bencode", "le", "d5:piecei0ee", "d8:msg_typei0ee", "d8:msg_typei0e5:piecei-1ee"} {
 		t.Run(payload, func(t *testing.T) {
 			seeder, _ := startSeeder(t, f)
-			conn, _, id, _ := dialExt(t, seeder.Addr(), f.mi.InfoHash)
+			conn, _, id, _ := dialMetaPeer(t, seeder.Addr(), f.mi.InfoHash)
 			metaReq(t, conn, id, payload)
 			br := bufio.NewReader(conn)
 			expectDisconnect(t, conn, br)
@@ -139,7 +139,7 @@ func TestServeMetadataBoundsQueue(t *testing.T) {
 	defer leakcheck.Check(t)()
 	f := bigInfoFixture(t)
 	seeder, _ := startSeeder(t, f)
-	conn, dec, id, _ := dialExt(t, seeder.Addr(), f.mi.InfoHash)
+	conn, dec, id, _ := dialMetaPeer(t, seeder.Addr(), f.mi.InfoHash)
 	const asks = 2000 // 32 MB of answers if all were served
 	var reqs []byte
 	for range asks {
@@ -150,7 +150,7 @@ func TestServeMetadataBoundsQueue(t *testing.T) {
 	}
 	data, rejects := 0, 0
 	for data+rejects < asks {
-		ans := readExt(t, conn, dec, theirMetaID)
+		ans := readMetaExt(t, conn, dec, theirMetaID)
 		switch {
 		case bytes.HasPrefix(ans, []byte("d8:msg_typei1e")):
 			data++
