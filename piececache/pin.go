@@ -5,11 +5,13 @@ package piececache
 // memory only and cost no I/O; a piece may be pinned before it is stored.
 //
 // Eviction passes over pinned pieces as long as unpinned ones remain. Pins
-// never take the cache over its limit: if the pinned pieces alone exceed
-// 90% of MaxBytes (the level eviction brings Bytes down to), the least
-// recently used pinned pieces are evicted too. A caller that pins more
-// than it can keep should shrink its window: keep PinnedBytes() well
-// under Limit()*9/10, divided among its readers.
+// never take the cache over its limit (the bound is the one stated at
+// Options.MaxBytes, pins or not): if the pinned pieces alone exceed the
+// level eviction brings Bytes down to (90% of MaxBytes less the measured
+// on-disk overhead, and never below half of MaxBytes), the least recently
+// used pinned pieces are evicted too. A caller should therefore keep
+// PinnedBytes() under Limit()/2, shrinking its readers' windows when it
+// would not.
 
 // Pin protects the piece from eviction until the matching Unpin.
 func (c *Cache) Pin(ih [20]byte, piece int) {
