@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/torrentfs/torrentfs/metainfo"
@@ -105,6 +106,9 @@ func (p MagnetProgress) summary() string {
 // and goroutine it started has ended by then. Incoming peers for the info
 // hash are refused until the torrent is added.
 func (c *Client) ResolveMagnet(ctx context.Context, m *metainfo.Magnet, progress func(MagnetProgress)) (*metainfo.MetaInfo, error) {
+	if m == nil {
+		return nil, errors.New("fetcher: ResolveMagnet: nil magnet")
+	}
 	useTrackers := !c.opts.DisableTrackers && len(m.Trackers) > 0
 	if !useTrackers && len(m.Peers) == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrNoPeerSources, m.InfoHash)
@@ -141,6 +145,7 @@ func (c *Client) ResolveMagnet(ctx context.Context, m *metainfo.Magnet, progress
 	wg.Go(func() { r.addMagnetPeers(ctx, m.Peers) })
 	raw, err := r.run(ctx, &wg, progress)
 	if err != nil {
+		r.gaveUp.Store(true) // before the deferred cancel: trackers hear "stopped"
 		select {
 		case <-c.done:
 			return nil, ErrClosed
@@ -189,6 +194,8 @@ type resolver struct {
 	tries   map[netip.AddrPort]int // connection attempts per address
 	prog    MagnetProgress
 	fetched map[*magnetPeer]int64 // bytes received per fetching peer
+
+	gaveUp atomic.Bool // set before the end of ctx when resolution failed
 }
 
 func (r *resolver) poke() {

@@ -179,9 +179,16 @@ func (mp *magnetPeer) fetch(ctx context.Context) ([]byte, error) {
 		switch m.Type {
 		case metaReject:
 			return nil, fmt.Errorf("%w: it rejected our request for piece %d", errNoMetadataPeer, m.Piece)
+		case metaRequest:
+			// We have nothing to serve yet: say so rather than stay silent.
+			rej := appendMetadataMsg(nil, metadataMsg{Type: metaReject, Piece: m.Piece})
+			if err := mp.send(peerwire.Message{ID: peerwire.Extended, ExtendedID: theirID, Payload: rej}); err != nil {
+				return nil, err
+			}
+			continue
 		case metaData:
 		default:
-			continue // a request from them (we have nothing to serve) or an unknown type
+			continue // an unknown type
 		}
 		switch {
 		case m.TotalSize != size:

@@ -14,10 +14,25 @@ import (
 // announceLoop asks one tracker for peers of the magnet's torrent as a
 // leecher with left=1 (the size is unknown), again at the tracker's
 // interval, until ctx ends.
+//
+// If the tracker answered and the resolution fails, it tells the tracker
+// "stopped" on the way out (within stoppedTimeout), so that we are not
+// listed for a torrent we do not have. On success the torrent's own
+// announces follow.
 func (r *resolver) announceLoop(ctx context.Context, u string) {
 	event := tracker.Started
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	answered := false
+	defer func() {
+		if answered && r.gaveUp.Load() {
+			sctx, cancel := context.WithTimeout(context.Background(), stoppedTimeout)
+			defer cancel()
+			if _, err := r.c.trackers.Announce(sctx, u, r.announceRequest(tracker.Stopped)); err != nil {
+				r.log.Debug("stopped announce failed", "tracker", u, "err", err)
+			}
+		}
+	}()
 	for {
 		select {
 		case <-timer.C:
@@ -25,15 +40,7 @@ func (r *resolver) announceLoop(ctx context.Context, u string) {
 			return
 		}
 		actx, cancel := context.WithTimeout(ctx, trackerTimeout)
-		resp, err := r.c.trackers.Announce(actx, u, tracker.AnnounceRequest{
-			InfoHash: r.ih,
-			PeerID:   r.c.peerID,
-			Port:     r.c.port,
-			Left:     1,
-			Event:    event,
-			NumWant:  50,
-			Key:      r.c.key,
-		})
+		resp, err := r.c.trackers.Announce(actx, u, r.announceRequest(event))
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -48,11 +55,25 @@ func (r *resolver) announceLoop(ctx context.Context, u string) {
 			timer.Reset(announceRetry)
 			continue
 		}
-		event = tracker.None
+		event, answered = tracker.None, true
 		r.log.Debug("tracker answered", "tracker", u, "peers", len(resp.Peers))
 		r.update(func(p *MagnetProgress) { p.TrackersAnswered++ })
 		r.addPeers(resp.Peers)
 		timer.Reset(max(resp.Interval, resp.MinInterval, minAnnounceInterval))
+	}
+}
+
+// announceRequest is our announce while resolving: the size is unknown,
+// so left is 1.
+func (r *resolver) announceRequest(event tracker.Event) tracker.AnnounceRequest {
+	return tracker.AnnounceRequest{
+		InfoHash: r.ih,
+		PeerID:   r.c.peerID,
+		Port:     r.c.port,
+		Left:     1,
+		Event:    event,
+		NumWant:  50,
+		Key:      r.c.key,
 	}
 }
 

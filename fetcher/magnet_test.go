@@ -238,6 +238,9 @@ func TestResolveMagnetNoPeers(t *testing.T) {
 		if p := me.Progress; p.PeersFound != 0 || p.TrackersAnswered != 1 {
 			t.Errorf("progress %+v: want one tracker answer and no peers", p)
 		}
+		if peers := tr.Peers(f.mi.InfoHash); len(peers) != 0 {
+			t.Errorf("after giving up, the tracker still lists %v", peers)
+		}
 	})
 	t.Run("peer unreachable", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
