@@ -100,7 +100,13 @@ func TestFreedSlotIsFilledAtOnce(t *testing.T) {
 	}
 	chokeWait(t, 2*time.Second, "five peers unchoked", func() bool {
 		total, _, _ := fetcher.Unchoked(tor)
-		return total == 5
+		told := 0
+		for _, w := range peers {
+			if !w.isChoked() {
+				told++
+			}
+		}
+		return total == 5 && told == 5
 	})
 	var waiting, holding []*watchPeer
 	for _, w := range peers {
@@ -157,8 +163,8 @@ func TestChokeRejectsQueuedRequests(t *testing.T) {
 			}
 			chokeWait(t, 2*time.Second, "unchoked", func() bool { return !w.isChoked() })
 			const n = 40
-			for i := range n {
-				if err := w.request(uint32(i), 0, peerwire.BlockSize); err != nil {
+			for _, i := range notAllowedFast(f)[:n] {
+				if err := w.request(i, 0, peerwire.BlockSize); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -261,4 +267,17 @@ func TestNoAllowedFastSet(t *testing.T) {
 	}
 	check(chokeFixture(t), false)
 	check(newFixture(t, 16<<10, 300000), true) // 19 pieces
+}
+
+// notAllowedFast lists f's full-size pieces outside the allowed-fast set
+// of a peer on 127.0.0.1.
+func notAllowedFast(f *fixture) []uint32 {
+	set := peerwire.AllowedFastSet(netip.MustParseAddr("127.0.0.1"), f.mi.InfoHash, f.mi.Info.NumPieces(), 10)
+	var out []uint32
+	for i := range f.mi.Info.NumPieces() {
+		if !slices.Contains(set, uint32(i)) && f.mi.Info.PieceSize(i) >= peerwire.BlockSize {
+			out = append(out, uint32(i))
+		}
+	}
+	return out
 }

@@ -129,28 +129,24 @@ const uploadBatch = 16
 
 // writeLoop writes queued messages and serves queued uploads until the
 // peer ends. Control messages go first; blocks are read from storage here,
-// outside every lock, up to uploadBatch per write.
+// outside every lock, up to uploadBatch per write, as fast as the upload
+// rate limit grants them. Waiting for the limit never holds back control
+// messages (our requests, haves, chokes).
 func (p *peer) writeLoop(ctx context.Context) {
 	var buf, spare []byte
 	var ups []peerwire.Message
 	keepalive := time.NewTimer(keepaliveEvery)
 	defer keepalive.Stop()
+	paced := time.NewTimer(time.Hour) // fires when the rate limit grants more
+	paced.Stop()
+	defer paced.Stop()
 	for {
 		p.outMu.Lock()
 		buf, p.outBuf = p.outBuf, spare[:0]
-		n := min(len(p.uploads), uploadBatch)
+		n, wait := p.t.c.grantUpload(p.uploads[:min(len(p.uploads), uploadBatch)])
 		ups = append(ups[:0], p.uploads[:n]...)
 		p.uploads = p.uploads[n:]
 		p.outMu.Unlock()
-		if len(ups) > 0 {
-			var n int
-			for _, up := range ups {
-				n += int(up.Length)
-			}
-			if err := p.t.c.waitUpload(ctx, n); err != nil {
-				return
-			}
-		}
 		for _, up := range ups {
 			var err error
 			if buf, err = p.t.appendBlock(ctx, buf, up); err != nil {
@@ -164,8 +160,15 @@ func (p *peer) writeLoop(ctx context.Context) {
 		}
 		if len(buf) == 0 {
 			spare = buf
+			var pacedC <-chan time.Time
+			if wait > 0 {
+				paced.Reset(wait)
+				pacedC = paced.C
+			}
 			select {
 			case <-p.wakeW:
+				continue
+			case <-pacedC:
 				continue
 			case <-keepalive.C:
 				buf = peerwire.AppendMessage(buf, &peerwire.Message{Keepalive: true})
@@ -195,15 +198,10 @@ func (t *Torrent) runPeer(ctx context.Context, conn net.Conn, br *bufio.Reader, 
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	// The write loop's ctx also ends with the peer, so that a wait for
-	// upload bandwidth (waitUpload) ends with it.
-	wctx, cancelWrite := context.WithCancel(ctx)
-	defer cancelWrite()
 	var wg sync.WaitGroup
-	wg.Go(func() { p.writeLoop(wctx) })
+	wg.Go(func() { p.writeLoop(ctx) })
 	err := p.readLoop(ctx, br)
 	close(p.done)
-	cancelWrite()
 	conn.Close()
 	wg.Wait()
 	t.removePeer(p, err)

@@ -1,37 +1,41 @@
 package fetcher
 
 import (
-	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/torrentfs/torrentfs/fetcher/peerwire"
 )
 
-// waitUpload blocks until n more bytes of blocks may be sent to peers
-// under Options.UploadRateLimit, or ctx ends. Without a limit it returns
-// at once.
-func (c *Client) waitUpload(ctx context.Context, n int) error {
-	if c.up == nil {
-		return nil
+// grantUpload says how many of ups, a peer's queued requests in order,
+// may be served now under Options.UploadRateLimit, and if not all of
+// them, how long until more may. Without a limit it grants them all. It
+// never blocks, so that a peer's write loop keeps sending control
+// messages while its blocks wait for bandwidth. Called with the peer's
+// outMu held; the limiter's own mutex is taken after it.
+func (c *Client) grantUpload(ups []peerwire.Message) (n int, wait time.Duration) {
+	if c.up == nil || len(ups) == 0 {
+		return len(ups), 0
 	}
-	return c.up.wait(ctx, n)
+	return c.up.grant(time.Now(), ups)
 }
 
-// rateLimiter is a token bucket shared by every peer of a Client. A
-// caller reserves its bytes at once, possibly taking the bucket below
-// zero, and then sleeps until the bucket has refilled past its
-// reservation; callers are thus served in the order they came, and one
-// batch larger than the burst still passes.
+// rateLimiter is a token bucket shared by every peer of a Client. It
+// grants whole blocks while the bucket holds tokens, so it may go below
+// zero by at most one block; over time exactly the rate passes. The bucket
+// holds at most burst: about a quarter second of the rate.
 type rateLimiter struct {
 	rate  float64 // bytes per second
-	burst float64 // the most the bucket holds: about a quarter second
+	burst float64
 
-	mu     sync.Mutex // guards tokens and last
+	mu     sync.Mutex // guards tokens and last; taken after a peer's outMu
 	tokens float64
 	last   time.Time
 }
+
+// minPace is added to every wait grant asks for, so that the bucket
+// holds tokens when the write loop comes back and the loop never spins.
+const minPace = time.Millisecond
 
 // newRateLimiter returns a limiter of rate bytes per second, or nil (no
 // limit) if rate <= 0.
@@ -43,43 +47,23 @@ func newRateLimiter(rate int64) *rateLimiter {
 	return &rateLimiter{rate: float64(rate), burst: burst, tokens: burst, last: time.Now()}
 }
 
-// reserve takes n bytes from the bucket at now and returns how long the
-// caller must wait before sending them.
-func (l *rateLimiter) reserve(now time.Time, n float64) time.Duration {
+// grant takes tokens for as many of ups, in order, as the bucket allows at
+// now, and returns that count and, if it is short, how long until the
+// bucket holds tokens again.
+func (l *rateLimiter) grant(now time.Time, ups []peerwire.Message) (int, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.After(l.last) {
 		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
 		l.last = now
 	}
-	l.tokens -= n
-	if l.tokens >= 0 {
-		return 0
+	n := 0
+	for n < len(ups) && l.tokens > 0 {
+		l.tokens -= float64(ups[n].Length)
+		n++
 	}
-	return time.Duration(-l.tokens / l.rate * float64(time.Second))
-}
-
-// refund returns n bytes reserved but never sent.
-func (l *rateLimiter) refund(n float64) {
-	l.mu.Lock()
-	l.tokens = min(l.burst, l.tokens+n)
-	l.mu.Unlock()
-}
-
-// wait blocks until n bytes may be sent, or ctx ends; then the bytes are
-// given back to the bucket.
-func (l *rateLimiter) wait(ctx context.Context, n int) error {
-	d := l.reserve(time.Now(), float64(n))
-	if d <= 0 {
-		return nil
+	if n == len(ups) {
+		return n, 0
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		l.refund(float64(n))
-		return fmt.Errorf("fetcher: waiting to upload %d bytes: %w", n, ctx.Err())
-	}
+	return n, time.Duration(-l.tokens/l.rate*float64(time.Second)) + minPace
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/torrentfs/torrentfs/fetcher"
+	"github.com/torrentfs/torrentfs/fetcher/peerwire"
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
 )
 
@@ -38,5 +39,47 @@ func TestUploadRateLimitHolds(t *testing.T) {
 	}
 	if total := int64(len(f.stream)); u1 >= 2*total {
 		t.Fatalf("the leechers finished during the measurement: make the torrent larger")
+	}
+}
+
+// Blocks waiting for upload bandwidth never hold back control messages: a
+// peer whose requests would take 20 s at the limit is choked, and its
+// queued requests rejected, at once.
+func TestRateLimitDoesNotDelayControlMessages(t *testing.T) {
+	defer leakcheck.Check(t)()
+	f := chokeFixture(t)
+	seeder, _ := startSeederTorrent(t, f, func(o *fetcher.Options) { o.UploadRateLimit = 32 << 10 })
+	w := dialWatch(t, seeder.Addr(), f, 1, true, false)
+	if err := w.send(&peerwire.Message{ID: peerwire.Interested}); err != nil {
+		t.Fatal(err)
+	}
+	chokeWait(t, 2*time.Second, "unchoked", func() bool { return !w.isChoked() })
+	// Pieces outside the allowed-fast set: a choke takes all of them back.
+	const n = 40
+	for _, i := range notAllowedFast(f)[:n] {
+		if err := w.request(i, 0, peerwire.BlockSize); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	if err := w.send(&peerwire.Message{ID: peerwire.NotInterested}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		choked, _, _, pieces, rejects := w.state()
+		if choked && pieces+rejects == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a second after losing interest: choked=%v, %d blocks served and %d rejected of %d", choked, pieces, rejects, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, _, _, pieces, rejects := w.state()
+	t.Logf("choked with %d blocks served and %d rejected after %v", pieces, rejects, time.Since(start))
+	if pieces > 4 {
+		t.Errorf("%d blocks served in about 300 ms at 32 KiB/s", pieces)
 	}
 }
