@@ -77,8 +77,15 @@ type store interface {
 }
 
 // Open opens (creating if needed) the cache in dir. It fails with an error
-// wrapping ErrInUse if another Cache holds dir, and with one wrapping
-// ErrVersion if dir was written in an unknown format.
+// wrapping ErrInUse if another Cache holds dir, with one wrapping
+// ErrVersion if dir was written in an unknown format, with one wrapping
+// ErrDamaged if Badger cannot read it (Wipe is the remedy), and with one
+// wrapping ErrNotCache if dir holds files a cache does not create (so that
+// a cache never litters a directory of the user's).
+//
+// When Badger fails late in its Open it leaves two idle goroutines
+// behind (a cache monitor and an allocator pool that its cleanup does not
+// stop); they wake once a minute and cost nothing else.
 func Open(dir string, opts Options) (*Cache, error) {
 	log := opts.Logger
 	if log == nil {
@@ -86,6 +93,12 @@ func Open(dir string, opts Options) (*Cache, error) {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("piececache: %w", err)
+	}
+	if name, err := foreignFile(dir); err != nil {
+		return nil, fmt.Errorf("piececache: %w", err)
+	} else if name != "" {
+		return nil, fmt.Errorf("piececache: refusing to use %s as a cache: it holds %q, which torrentfs did not create (choose an empty or new directory): %w",
+			dir, name, ErrNotCache)
 	}
 	lock, err := lockDir(dir)
 	if err != nil {

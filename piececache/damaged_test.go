@@ -145,6 +145,10 @@ func TestWipeRefusesForeignDirectory(t *testing.T) {
 	if len(after) != len(before) {
 		t.Errorf("Wipe deleted files although it refused: %d entries before, %d after", len(before), len(after))
 	}
+	// Open refuses it too, rather than mixing its files with the user's.
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrNotCache) || !strings.Contains(err.Error(), "holiday.jpg") {
+		t.Errorf("Open of a directory with other files = %v, want ErrNotCache naming holiday.jpg", err)
+	}
 	// A subdirectory is foreign too.
 	os.Remove(photo)
 	os.Mkdir(filepath.Join(dir, "sub"), 0o755)

@@ -26,8 +26,8 @@ var (
 	// cache directory: damaged or foreign files. Wipe, then Open again.
 	ErrDamaged = errors.New("piececache: cache directory is damaged")
 
-	// ErrNotCache is wrapped when Wipe refuses a directory that holds
-	// files the cache did not create.
+	// ErrNotCache is wrapped when Open or Wipe refuse a directory that
+	// holds files a cache does not create.
 	ErrNotCache = errors.New("piececache: not a cache directory")
 
 	// ErrDiskFull is wrapped by Put when the disk (or the user's quota) is

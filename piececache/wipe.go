@@ -19,18 +19,16 @@ var ourFile = regexp.MustCompile(`^(owner\.pid|LOCK|MANIFEST|MANIFEST-REWRITE|KE
 // ErrInUse if a Cache or another program has the directory open. A
 // missing directory is not an error.
 func Wipe(dir string) error {
-	entries, err := os.ReadDir(dir)
+	foreign, err := foreignFile(dir)
 	if os.IsNotExist(err) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("piececache: wipe: %w", err)
 	}
-	for _, e := range entries {
-		if e.IsDir() || !ourFile.MatchString(e.Name()) {
-			return fmt.Errorf("piececache: refusing to wipe %s: it holds %q, which torrentfs did not create: %w",
-				dir, e.Name(), ErrNotCache)
-		}
+	if foreign != "" {
+		return fmt.Errorf("piececache: refusing to wipe %s: it holds %q, which torrentfs did not create: %w",
+			dir, foreign, ErrNotCache)
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
@@ -40,7 +38,7 @@ func Wipe(dir string) error {
 	if pid, held := badgerLockHolder(dir); held {
 		return &InUseError{Dir: dir, PID: pid}
 	}
-	entries, err = os.ReadDir(dir) // again, under the lock
+	entries, err := os.ReadDir(dir) // again, under the lock
 	if err != nil {
 		return fmt.Errorf("piececache: wipe: %w", err)
 	}
@@ -53,4 +51,19 @@ func Wipe(dir string) error {
 		}
 	}
 	return nil
+}
+
+// foreignFile returns the name of an entry of dir a Cache would not have
+// created, or "" if there is none.
+func foreignFile(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if e.IsDir() || !ourFile.MatchString(e.Name()) {
+			return e.Name(), nil
+		}
+	}
+	return "", nil
 }
