@@ -65,7 +65,7 @@ func TestMagnetFromLibtorrent(t *testing.T) {
 	port := FreePort(t, "127.0.0.1")
 	tt := MakeTorrent(t, magnetSpec(), OpentrackerURL(port))
 	ot := StartOpentracker(t, port, tt.InfoHash)
-	StartLibtorrentSeeder(t, tt, LibtorrentIP)
+	seederPort := StartLibtorrentSeeder(t, tt, LibtorrentIP)
 	ot.WaitSeeders(t, tt.InfoHash, 1, 15*time.Second)
 	want, err := metainfo.ReadFile(tt.Path)
 	if err != nil {
@@ -76,13 +76,18 @@ func TestMagnetFromLibtorrent(t *testing.T) {
 	}
 	c := startFetcher(t, piececache.NewMemory())
 	tr := "&tr=" + url.QueryEscape(ot.URL())
+	hexHash := hex.EncodeToString(tt.InfoHash[:])
 	var resolved *metainfo.MetaInfo
-	for _, form := range []struct{ name, hash string }{
-		{"hex", hex.EncodeToString(tt.InfoHash[:])},
-		{"base32", base32.StdEncoding.EncodeToString(tt.InfoHash[:])},
+	for _, form := range []struct {
+		name, uri    string
+		wantTrackers [][]string
+	}{
+		{"hex", "magnet:?xt=urn:btih:" + hexHash + tr, [][]string{{ot.URL()}}},
+		{"base32", "magnet:?xt=urn:btih:" + base32.StdEncoding.EncodeToString(tt.InfoHash[:]) + tr, [][]string{{ot.URL()}}},
+		{"x.pe only", "magnet:?xt=urn:btih:" + strings.ToUpper(hexHash) + "&x.pe=" + net.JoinHostPort(LibtorrentIP, strconv.Itoa(seederPort)), nil},
 	} {
 		t.Run(form.name, func(t *testing.T) {
-			m, err := metainfo.ParseMagnet("magnet:?xt=urn:btih:" + form.hash + tr)
+			m, err := metainfo.ParseMagnet(form.uri)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,10 +103,12 @@ func TestMagnetFromLibtorrent(t *testing.T) {
 			if mi.InfoHash != want.InfoHash || !bytes.Equal(mi.InfoBytes, want.InfoBytes) || !reflect.DeepEqual(mi.Info, want.Info) {
 				t.Fatalf("resolved %s (%d info bytes), want %s (%d)", mi.InfoHash, len(mi.InfoBytes), want.InfoHash, len(want.InfoBytes))
 			}
-			if !reflect.DeepEqual(mi.Trackers(), [][]string{{ot.URL()}}) {
-				t.Errorf("trackers %q, want [[%s]]", mi.Trackers(), ot.URL())
+			if !reflect.DeepEqual(mi.Trackers(), form.wantTrackers) {
+				t.Errorf("trackers %q, want %q", mi.Trackers(), form.wantTrackers)
 			}
-			resolved = mi
+			if form.wantTrackers != nil {
+				resolved = mi
+			}
 		})
 	}
 	if resolved == nil {
