@@ -50,7 +50,8 @@ type watchPeer struct {
 	pieces      int
 	rejects     int
 	outstanding int
-	next        int // next piece to request when active
+	next        int                  // next piece to request when active
+	ids         []peerwire.MessageID // every message but blocks, in order
 }
 
 // dialWatch connects a hand-driven peer with its own peer id.
@@ -104,6 +105,9 @@ func (w *watchPeer) readLoop(br *bufio.Reader) {
 		}
 		w.mu.Lock()
 		more := 0
+		if m.ID != peerwire.Piece && !m.Keepalive {
+			w.ids = append(w.ids, m.ID)
+		}
 		switch m.ID {
 		case peerwire.Choke:
 			w.choked = true
