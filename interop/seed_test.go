@@ -24,14 +24,14 @@ func seedSpec() TorrentSpec {
 	}
 }
 
-// TestSeedManyAria2Leechers: torrentfs fills its cache from a libtorrent
-// seeder, which then leaves; seven aria2c leechers, each on its own
-// address, then download the torrent at once with torrentfs as the only
-// seed. torrentfs unchokes at most 4+1 of them at a time (its debug log
+// TestSeedToManyLeechers: torrentfs fills its cache from a libtorrent
+// seeder, which then leaves; seven aria2c leechers and a libtorrent
+// leecher, each on its own address, then download the torrent at once
+// with torrentfs as the only seed. torrentfs unchokes at most 4+1 of them at a time (its debug log
 // shows every choke and unchoke), so the others get in only through the
 // optimistic unchoke, a freed slot or each other, and all must still
 // complete with every byte right.
-func TestSeedManyAria2Leechers(t *testing.T) {
+func TestSeedToManyLeechers(t *testing.T) {
 	SkipIfShort(t)
 	bin := BuildTorrentFS(t)
 	RequireFUSE(t)
@@ -61,6 +61,8 @@ func TestSeedManyAria2Leechers(t *testing.T) {
 		dir := t.TempDir()
 		ls = append(ls, leecher{ip, dir, startAria2(t, tt, ip, dir, 120*time.Second)})
 	}
+	// A libtorrent leecher joins the crowd (it blocks until done).
+	checkDownloaded(t, tt, LibtorrentDownload(t, tt, LeecherIP, 120*time.Second))
 	ctx, cancel := contextWithTimeout(150 * time.Second)
 	defer cancel()
 	for _, l := range ls {
@@ -71,7 +73,7 @@ func TestSeedManyAria2Leechers(t *testing.T) {
 		}
 		checkDownloaded(t, tt, l.dir)
 	}
-	t.Logf("%d aria2c leechers done in %v", leechers, time.Since(start))
+	t.Logf("%d aria2c leechers and a libtorrent leecher done in %v", leechers, time.Since(start))
 	stopAndCheck(t, m)
 
 	most, distinct := unchokedFromLog(m.Proc.Stderr())
