@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/torrentfs/torrentfs/fetcher/tracker"
 	"github.com/torrentfs/torrentfs/metainfo"
@@ -37,6 +39,8 @@ type Client struct {
 	key      uint32 // tracker key: lets a tracker recognise us across IP changes
 	hashQ    chan hashJob
 	storeQ   chan storeJob
+	pending  atomic.Int64    // hash and store jobs queued or running
+	pins     pinner          // opts.Storage, if it supports pins
 	trackers *tracker.Client // shared, so UDP connection ids are reused
 	up       *rateLimiter    // Options.UploadRateLimit over all peers; nil when unlimited
 
@@ -71,6 +75,7 @@ func New(opts Options) (*Client, error) {
 		up:       newRateLimiter(opts.UploadRateLimit),
 		trackers: tracker.NewClient(tracker.Options{HTTPClient: opts.HTTPClient, Logger: opts.Logger.With("pkg", "tracker")}),
 	}
+	c.pins, _ = opts.Storage.(pinner)
 	if c.peerID == ([20]byte{}) {
 		copy(c.peerID[:], peerIDPrefix)
 		rand.Read(c.peerID[len(peerIDPrefix):])
@@ -144,14 +149,28 @@ func (c *Client) Close() error {
 			wg.Go(t.announceStopped)
 		}
 		wg.Wait()
-		close(c.done)
 		c.ln.Close()
 		for _, t := range ts {
 			t.closePeers()
 		}
+		c.drain(drainTimeout)
+		close(c.done)
 	})
 	c.wg.Wait()
 	return nil
+}
+
+// drainTimeout bounds how long Close waits for pieces already received to
+// be checked and stored.
+const drainTimeout = 2 * time.Second
+
+// drain waits, up to d, until no piece is waiting to be hash-checked or
+// stored, so that what was downloaded before Close reaches the cache.
+func (c *Client) drain(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for c.pending.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // listensOn reports whether our listener accepts connections to ip.

@@ -37,6 +37,9 @@ type Reader struct {
 	rate    float64 // bytes per second the reader consumes, smoothed
 	lastAt  time.Time
 	closed  bool
+	// pinFirst and pinEnd are the pieces [pinFirst, pinEnd) this reader
+	// holds pinned in a store that supports pins.
+	pinFirst, pinEnd int
 
 	// probe is the key under which the media head and tail are wanted,
 	// apart from the reader's window so that its first read does not
@@ -102,6 +105,7 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 // start, and tells the torrent which pieces it wants by when.
 func (r *Reader) plan(start int64, n int) error {
 	now := time.Now()
+	maxWin, grow := r.windowCap()
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -116,17 +120,21 @@ func (r *Reader) plan(start int64, n int) error {
 			inst := float64(end-r.lastEnd) / dt
 			r.rate = 0.8*r.rate + 0.2*inst
 		}
-		r.window = min(2*r.window, maxWindow)
+		if grow {
+			r.window *= 2
+		}
 		r.lastEnd = max(r.lastEnd, end)
 	}
+	r.window = min(r.window, maxWin)
 	r.lastAt = now
 	rate := max(r.rate, assumedRate)
 	windowEnd := min(r.lastEnd+r.window, r.t.info.TotalLength)
-	r.mu.Unlock()
-
 	info := r.t.info
 	first, last := info.PieceAt(start), info.PieceAt(end-1)
 	stop := info.PieceAt(windowEnd - 1)
+	r.repinLocked(first, stop+1)
+	r.mu.Unlock()
+
 	ws := make([]want, 0, stop-first+1)
 	for i := first; i <= stop; i++ {
 		d := now
@@ -144,6 +152,7 @@ func (r *Reader) plan(start int64, n int) error {
 func (r *Reader) Close() error {
 	r.mu.Lock()
 	r.closed = true
+	r.repinLocked(0, 0)
 	r.mu.Unlock()
 	r.t.setWants(r, nil)
 	if r.probe != nil {

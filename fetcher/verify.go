@@ -18,10 +18,12 @@ type storeJob struct {
 
 // submitStore queues a verified piece for a store worker.
 func (c *Client) submitStore(ctx context.Context, t *Torrent, i int, buf []byte) error {
+	c.pending.Add(1)
 	select {
 	case c.storeQ <- storeJob{t, i, buf}:
 		return nil
 	case <-ctx.Done():
+		c.pending.Add(-1)
 		return ctx.Err()
 	}
 }
@@ -32,6 +34,7 @@ func (c *Client) storeWorker(ctx context.Context) {
 		case j := <-c.storeQ:
 			err := j.t.storage.Put(ctx, j.t.ih, j.i, j.buf)
 			j.t.pieceStored(j.i, j.buf, err)
+			c.pending.Add(-1)
 		case <-ctx.Done():
 			return
 		}
@@ -46,10 +49,12 @@ type hashJob struct {
 
 // submitHash queues a complete piece for checking.
 func (c *Client) submitHash(ctx context.Context, t *Torrent, ps *pieceState) error {
+	c.pending.Add(1)
 	select {
 	case c.hashQ <- hashJob{t, ps}:
 		return nil
 	case <-ctx.Done():
+		c.pending.Add(-1)
 		return ctx.Err()
 	}
 }
@@ -59,6 +64,7 @@ func (c *Client) hashWorker(ctx context.Context) {
 		select {
 		case j := <-c.hashQ:
 			j.t.verify(ctx, j.ps)
+			c.pending.Add(-1)
 		case <-ctx.Done():
 			return
 		}

@@ -93,6 +93,7 @@ func (t *Torrent) demoteIdleLocked(now time.Time) {
 		if now.Sub(rw.at) > idleAfter {
 			delete(t.wants, r)
 			t.wantDirty = true
+			r.releasePins() // takes r.mu: the order is always t.mu, then r.mu
 		}
 	}
 }
