@@ -1,6 +1,7 @@
 package metainfo
 
 import (
+	"crypto/sha1"
 	"encoding/base32"
 	"encoding/hex"
 	"net/url"
@@ -100,6 +101,34 @@ func (m *MetaInfo) Magnet() *Magnet {
 	}
 	mg.Trackers = cleanList(trackers)
 	return mg
+}
+
+// MetaInfo completes the magnet link with its info dictionary, as fetched
+// from peers (BEP 9) or kept from an earlier session. The dictionary must
+// hash to the link's info hash. Each tracker becomes a tier of its own,
+// tried in order (BEP 12), and web seeds become the url-list. Errors match
+// ErrInvalid.
+func (m *Magnet) MetaInfo(infoBytes []byte) (*MetaInfo, error) {
+	if InfoHash(sha1.Sum(infoBytes)) != m.InfoHash {
+		return nil, invalidf("magnet: info dictionary does not hash to %s", m.InfoHash)
+	}
+	info, err := ParseInfo(infoBytes)
+	if err != nil {
+		return nil, err
+	}
+	mi := &MetaInfo{
+		Info:      info,
+		InfoHash:  m.InfoHash,
+		InfoBytes: append([]byte(nil), infoBytes...),
+		URLList:   append([]string(nil), m.WebSeeds...),
+	}
+	for _, u := range m.Trackers {
+		mi.AnnounceList = append(mi.AnnounceList, []string{u})
+	}
+	if len(m.Trackers) > 0 {
+		mi.Announce = m.Trackers[0]
+	}
+	return mi, nil
 }
 
 // ParseInfoHash reads an info hash written as 40 hex digits or 32 base32

@@ -1,6 +1,7 @@
 package metainfo
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"strings"
@@ -108,4 +109,26 @@ func FuzzParseMagnet(f *testing.F) {
 			t.Fatalf("round trip: %+v != %+v", back, m)
 		}
 	})
+}
+
+func TestMagnetMetaInfoChecksTheInfoHash(t *testing.T) {
+	b := []byte("some file contents")
+	_, mi, err := Create(CreateOptions{Name: "x", PieceLength: 16 << 10, Announce: "http://127.0.0.1:1/announce", SingleFile: true},
+		[]CreateFile{{Path: []string{"x"}, Length: int64(len(b)), Data: bytes.NewReader(b)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mi.Magnet()
+	got, err := m.MetaInfo(mi.InfoBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.InfoHash != mi.InfoHash || got.Info.Name != "x" || got.Announce != "http://127.0.0.1:1/announce" {
+		t.Fatalf("MetaInfo = %+v", got)
+	}
+	other := append([]byte(nil), mi.InfoBytes...)
+	other[len(other)-2] ^= 1
+	if _, err := m.MetaInfo(other); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("info that does not hash to the magnet's info hash: err %v, want ErrInvalid", err)
+	}
 }
