@@ -18,7 +18,8 @@ import (
 // peer gets a chance to show its rate; a peer we never unchoked is three
 // times as likely to get it. A slot that frees between reviews (its peer
 // left or lost interest) is filled at once, and a peer that becomes
-// interested while a slot is free is unchoked at once.
+// interested while a slot is free is unchoked at once, and so is one that
+// finds a slot holder idle for idleGrace: it takes that slot.
 //
 // An unchoked peer that requested nothing for a whole review period is
 // ranked below every choked peer, so an idle peer does not keep a slot
@@ -68,6 +69,7 @@ type peerChoke struct {
 	slot       bool      // holds a regular unchoke slot
 	optimistic bool      // holds the optimistic unchoke
 	unchokedAt time.Time // when we last unchoked it; zero if never
+	lastActive time.Time // the last tick in which we sent it blocks
 
 	// BEP 6: the allowed-fast set we give the peer (nil if none) and which
 	// of its pieces we announced (bit i for allowed[i]).
@@ -87,8 +89,9 @@ func (pc *peerChoke) allowsFast(i uint32) bool {
 
 // onInterestedLocked answers a peer that became interested: it is
 // unchoked at once if a regular slot is free, or else if nobody holds the
-// optimistic unchoke; otherwise it waits for a review.
-func (t *Torrent) onInterestedLocked(p *peer) {
+// optimistic unchoke, or else if a slot holder has been idle for
+// idleGrace (it takes that slot); otherwise it waits for a review.
+func (t *Torrent) onInterestedLocked(p *peer, now time.Time) {
 	if !p.amChoking || p.gone {
 		return
 	}
@@ -98,19 +101,47 @@ func (t *Torrent) onInterestedLocked(p *peer) {
 	case t.optimisticPeerLocked() == nil:
 		p.ch.optimistic = true
 	default:
-		return
+		q := t.idleSlotHolderLocked(now)
+		if q == nil {
+			return
+		}
+		q.ch.slot = false
+		t.chokeLocked(q)
+		p.ch.slot = true
 	}
-	t.unchokeLocked(p, time.Now())
+	t.unchokeLocked(p, now)
+}
+
+// idleGrace: a slot holder unchoked this long that asked for nothing in
+// that time gives its slot to a newly interested peer at once.
+const idleGrace = 5 * time.Second
+
+// idleSlotHolderLocked returns a slot holder that has been unchoked for
+// idleGrace and was sent nothing in that time and has nothing queued, or
+// nil.
+func (t *Torrent) idleSlotHolderLocked(now time.Time) *peer {
+	for q := range t.peers {
+		if !q.ch.slot || now.Sub(q.ch.unchokedAt) < idleGrace || now.Sub(q.ch.lastActive) < idleGrace || q.ch.sent.Load() != 0 {
+			continue
+		}
+		q.outMu.Lock()
+		queued := len(q.uploads)
+		q.outMu.Unlock()
+		if queued == 0 {
+			return q
+		}
+	}
+	return nil
 }
 
 // onNotInterestedLocked chokes a peer that lost interest and gives its
 // slot to a waiting peer.
-func (t *Torrent) onNotInterestedLocked(p *peer) {
+func (t *Torrent) onNotInterestedLocked(p *peer, now time.Time) {
 	held := p.ch.slot || p.ch.optimistic
 	p.ch.slot, p.ch.optimistic = false, false
 	t.chokeLocked(p)
 	if held {
-		t.fillSlotsLocked(time.Now())
+		t.fillSlotsLocked(now)
 	}
 }
 
@@ -136,6 +167,9 @@ func (t *Torrent) chokeTickLocked(now time.Time) {
 	c.lastTick = now
 	for p := range t.peers {
 		sent := p.ch.sent.Swap(0)
+		if sent > 0 {
+			p.ch.lastActive = now
+		}
 		p.ch.window += sent
 		inst := float64(sent) / elapsed.Seconds()
 		p.ch.upRate = 0.5*p.ch.upRate + 0.5*inst

@@ -47,7 +47,7 @@ func newChokeHarness(n int, seeding bool) *chokeHarness {
 func (h *chokeHarness) interested(is ...int) {
 	for _, i := range is {
 		h.peers[i].peerInterested = true
-		h.t.onInterestedLocked(h.peers[i])
+		h.t.onInterestedLocked(h.peers[i], h.now)
 	}
 }
 
@@ -223,7 +223,7 @@ func TestChokerFreedSlotFilledAtOnce(t *testing.T) {
 	h := newChokeHarness(7, true)
 	h.interested(0, 1, 2, 3, 4, 5, 6)
 	h.peers[1].peerInterested = false
-	h.t.onNotInterestedLocked(h.peers[1])
+	h.t.onNotInterestedLocked(h.peers[1], h.now)
 	h.check(t)
 	if !h.peers[1].amChoking {
 		t.Fatal("a peer that lost interest is still unchoked")
@@ -259,7 +259,7 @@ func TestChokeMessagesOrder(t *testing.T) {
 		{ID: peerwire.Request, Index: 5, Length: 100},
 	}
 	p.peerInterested = false
-	h.t.onNotInterestedLocked(p)
+	h.t.onNotInterestedLocked(p, h.now)
 	var ids []peerwire.MessageID
 	var idx []uint32
 	dec := peerwire.NewDecoder(bytes.NewReader(p.outBuf), 1<<20)
@@ -273,5 +273,34 @@ func TestChokeMessagesOrder(t *testing.T) {
 	}
 	if len(p.uploads) != 1 || p.uploads[0].Index != 3 {
 		t.Fatalf("queued after the choke: %v, want only the allowed-fast piece 3", p.uploads)
+	}
+}
+
+// A newly interested peer finding every slot taken gets the slot of a
+// holder that asked for nothing for idleGrace, at once; if every holder is
+// busy, it waits.
+func TestChokerIdleSlotGoesToNewcomer(t *testing.T) {
+	h := newChokeHarness(7, true)
+	h.interested(0, 1, 2, 3, 4)
+	busy := map[int]int64{0: 1 << 20, 1: 1 << 20, 2: 1 << 20, 3: 1 << 20, 4: 1 << 20}
+	h.tick(busy)
+	h.interested(5)
+	if !h.peers[5].amChoking {
+		t.Fatal("a newcomer took a slot from busy peers")
+	}
+	// Peer 2 goes quiet for idleGrace, all before the 10 s review.
+	delete(busy, 2)
+	for range 5 {
+		h.tick(busy)
+	}
+	h.peers[5].peerInterested = false // it gave up; now 6 arrives
+	h.t.onNotInterestedLocked(h.peers[5], h.now)
+	h.interested(6)
+	h.check(t)
+	if h.peers[6].amChoking || !h.peers[6].ch.slot {
+		t.Fatal("the newcomer was not given the idle peer's slot at once")
+	}
+	if !h.peers[2].amChoking {
+		t.Fatal("the idle peer kept its slot")
 	}
 }

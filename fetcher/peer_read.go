@@ -67,10 +67,10 @@ func (t *Torrent) handleLocked(p *peer, m *peerwire.Message) (*pieceState, error
 		t.fillPeerLocked(p, now)
 	case peerwire.Interested:
 		p.peerInterested = true
-		t.onInterestedLocked(p)
+		t.onInterestedLocked(p, now)
 	case peerwire.NotInterested:
 		p.peerInterested = false
-		t.onNotInterestedLocked(p)
+		t.onNotInterestedLocked(p, now)
 	case peerwire.Have:
 		if int(m.Index) >= n {
 			return nil, fmt.Errorf("%w: have for piece %d of %d", errProtocol, m.Index, n)
