@@ -2,6 +2,7 @@ package fetcher_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -280,4 +281,50 @@ func notAllowedFast(f *fixture) []uint32 {
 		}
 	}
 	return out
+}
+
+// Seven leechers reading the whole torrent from one seed at once, more
+// than its 4+1 unchokes: each one that finishes loses interest and frees
+// its slot, so all of them complete with the right bytes, and at no time
+// are more than five unchoked.
+func TestSevenLeechersAllComplete(t *testing.T) {
+	defer leakcheck.Check(t)()
+	f := newFixture(t, 64<<10, 700000, 1<<20+777)
+	seeder, tor := startSeederTorrent(t, f, nil)
+	addr := netip.MustParseAddrPort(seeder.Addr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	errs := make(chan error, 7)
+	for range 7 {
+		_, lt := leech(t, f, nil, addr)
+		go func() {
+			for i := range f.files {
+				r := lt.NewReader(i)
+				got, err := readAll(ctx, r, 100000)
+				r.Close()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(got, f.files[i]) {
+					errs <- fmt.Errorf("file %d: %d bytes differ from the source", i, len(got))
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for done := 0; done < 7; {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+			done++
+		case <-time.After(10 * time.Millisecond):
+			if total, _, _ := fetcher.Unchoked(tor); total > 5 {
+				t.Fatalf("%d leechers unchoked at once", total)
+			}
+		}
+	}
 }
