@@ -40,8 +40,9 @@ type webseed struct {
 	// Owned by the worker goroutine.
 	backoff time.Duration
 	failing bool
-	rate    float64 // bytes per second of past requests, smoothed
-	buf     []byte  // the current request's bytes
+	rate    float64       // bytes per second of past requests, smoothed
+	reqTime time.Duration // duration of past requests, smoothed
+	buf     []byte        // the current request's bytes
 }
 
 // startWebseeds starts one worker per web seed URL. They end when ctx ends
@@ -184,16 +185,11 @@ func (ws *webseed) succeeded(n int, d time.Duration) {
 	} else {
 		ws.rate = 0.7*ws.rate + 0.3*inst
 	}
-	t := ws.t
-	t.mu.Lock()
-	// Peers may duplicate a web seed's blocks of a due piece once they are
-	// late by the peers' measure (lateAfter): a whole span per request.
-	if p := ws.p; p.latency == 0 {
-		p.latency = d
+	if ws.reqTime == 0 {
+		ws.reqTime = d
 	} else {
-		p.latency = (7*p.latency + d) / 8
+		ws.reqTime = (7*ws.reqTime + d) / 8
 	}
-	t.mu.Unlock()
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether ctx is still live.

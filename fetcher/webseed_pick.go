@@ -62,7 +62,7 @@ func (ws *webseed) reserve(now time.Time, maxBytes int, rate float64) (*webJob, 
 		w := wl[i]
 		urgent := !w.deadline.After(now.Add(urgentHorizon))
 		if part, full := ws.takePieceLocked(w.piece, urgent, false, now); part != nil {
-			return ws.extendLocked(part, maxBytes, rate, now), webWork
+			return ws.plannedLocked(ws.extendLocked(part, maxBytes, rate, now), rate), webWork
 		} else if full {
 			break
 		}
@@ -72,19 +72,32 @@ func (ws *webseed) reserve(now time.Time, maxBytes int, rate float64) (*webJob, 
 			break
 		}
 		if part := ws.helpLocked(w.piece, now); part != nil {
-			return &webJob{parts: []webPart{*part}}, webWork
+			return ws.plannedLocked(&webJob{parts: []webPart{*part}}, rate), webWork
 		}
 	}
 	if t.c.opts.Background {
 		for i := t.bgFrom; i < t.info.NumPieces(); i++ {
 			if part, full := ws.takePieceLocked(i, false, false, now); part != nil {
-				return ws.extendLocked(part, maxBytes, rate, now), webWork
+				return ws.plannedLocked(ws.extendLocked(part, maxBytes, rate, now), rate), webWork
 			} else if full {
 				break
 			}
 		}
 	}
 	return nil, webIdle
+}
+
+// plannedLocked sets the sentinel's latency, which tells peers when the
+// web seed's blocks are late (see lateBlock), to how long the job should
+// take: the longer of past requests and the job's size at rate.
+func (ws *webseed) plannedLocked(j *webJob, rate float64) *webJob {
+	expect := ws.reqTime
+	if rate > 0 {
+		_, n := j.span(ws.t.info)
+		expect = max(expect, time.Duration(float64(n)/rate*float64(time.Second)))
+	}
+	ws.p.latency = expect
+	return j
 }
 
 // extendLocked makes a job of part and the pieces after it that are
@@ -144,6 +157,12 @@ func (ws *webseed) takePieceLocked(i int, urgent, whole bool, now time.Time) (pa
 	return ws.reserveLocked(ps, now, func(b int) bool { return len(ps.reqs[b]) == 0 }), false
 }
 
+// webHelpAfter: a web seed asks for a block already asked of a peer only
+// once it has been outstanding this long and is late by the peer's own
+// measure. Sooner, duplicates from a merely busy peer would waste both
+// links.
+const webHelpAfter = 250 * time.Millisecond
+
 // helpLocked reserves the blocks of piece i, which a reader needs now,
 // that are free or late from the peer they were asked of.
 func (ws *webseed) helpLocked(i int, now time.Time) *webPart {
@@ -157,7 +176,7 @@ func (ws *webseed) helpLocked(i int, now time.Time) *webPart {
 		if len(rs) == 0 {
 			return true
 		}
-		return len(rs) == 1 && rs[0].p != ws.p && now.Sub(rs[0].at) > rs[0].p.lateAfter()
+		return len(rs) == 1 && rs[0].p != ws.p && now.Sub(rs[0].at) > max(rs[0].p.lateAfter(), webHelpAfter)
 	})
 }
 

@@ -90,7 +90,8 @@ func (s *webServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // countingWriter counts body bytes and, with limit >= 0, stops writing
-// after limit bytes.
+// after limit bytes. Bytes are counted before they are written, so that
+// the count is complete by the time the client has them.
 type countingWriter struct {
 	http.ResponseWriter
 	n       *atomic.Int64
@@ -99,16 +100,18 @@ type countingWriter struct {
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
+	var short error
 	if c.limit >= 0 && c.written+len(p) > c.limit {
 		p = p[:max(0, c.limit-c.written)]
-		n, _ := c.ResponseWriter.Write(p)
-		c.written += n
-		c.n.Add(int64(n))
-		return n, io.ErrShortWrite
+		short = io.ErrShortWrite
 	}
+	c.n.Add(int64(len(p)))
 	n, err := c.ResponseWriter.Write(p)
+	c.n.Add(int64(n - len(p)))
 	c.written += n
-	c.n.Add(int64(n))
+	if err == nil {
+		err = short
+	}
 	return n, err
 }
 
