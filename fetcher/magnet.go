@@ -121,18 +121,20 @@ func (c *Client) ResolveMagnet(ctx context.Context, m *metainfo.Magnet, progress
 	ctx, cancel := context.WithCancel(ctx)
 	stopOnClose := context.AfterFunc(c.lifetime(), cancel)
 	r := &resolver{
-		c:       c,
-		ih:      m.InfoHash,
-		log:     c.log.With("magnet", m.InfoHash.String()),
-		wake:    make(chan struct{}, 1),
-		result:  make(chan []byte, 1),
-		slots:   make(chan struct{}, magnetFetchers),
-		known:   map[netip.AddrPort]bool{},
-		fetched: map[*magnetPeer]int64{},
-		tries:   map[netip.AddrPort]int{},
+		c:        c,
+		ih:       m.InfoHash,
+		log:      c.log.With("magnet", m.InfoHash.String()),
+		wake:     make(chan struct{}, 1),
+		result:   make(chan []byte, 1),
+		slots:    make(chan struct{}, magnetFetchers),
+		known:    map[netip.AddrPort]bool{},
+		fetched:  map[*magnetPeer]int64{},
+		tries:    map[netip.AddrPort]int{},
+		finished: make(chan struct{}),
 	}
 	var wg sync.WaitGroup
 	defer func() {
+		close(r.finished)
 		cancel()
 		stopOnClose()
 		wg.Wait()
@@ -145,7 +147,7 @@ func (c *Client) ResolveMagnet(ctx context.Context, m *metainfo.Magnet, progress
 	wg.Go(func() { r.addMagnetPeers(ctx, m.Peers) })
 	raw, err := r.run(ctx, &wg, progress)
 	if err != nil {
-		r.gaveUp.Store(true) // before the deferred cancel: trackers hear "stopped"
+		r.gaveUp.Store(true) // trackers hear "stopped"
 		select {
 		case <-c.done:
 			return nil, ErrClosed
@@ -195,7 +197,8 @@ type resolver struct {
 	prog    MagnetProgress
 	fetched map[*magnetPeer]int64 // bytes received per fetching peer
 
-	gaveUp atomic.Bool // set before the end of ctx when resolution failed
+	gaveUp   atomic.Bool   // resolution failed; valid once finished is closed
+	finished chan struct{} // closed when the outcome is known, before waiting for goroutines
 }
 
 func (r *resolver) poke() {

@@ -25,7 +25,11 @@ func (r *resolver) announceLoop(ctx context.Context, u string) {
 	defer timer.Stop()
 	answered := false
 	defer func() {
-		if answered && r.gaveUp.Load() {
+		if !answered {
+			return
+		}
+		<-r.finished // closed by ResolveMagnet before it waits for us
+		if r.gaveUp.Load() {
 			sctx, cancel := context.WithTimeout(context.Background(), stoppedTimeout)
 			defer cancel()
 			if _, err := r.c.trackers.Announce(sctx, u, r.announceRequest(tracker.Stopped)); err != nil {
