@@ -118,7 +118,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if cfg.Listen == ":0" {
 		cfg.Listen = "127.0.0.1:0"
 	}
-	s, err := startSession(ctx, cfg, mi, dir)
+	s, err := startSession(ctx, cfg, source{mi: mi}, dir, io.Discard)
 	if err != nil {
 		return err
 	}

@@ -1,21 +1,57 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
 	"path"
+	"syscall"
 	"text/tabwriter"
+	"time"
 
+	"github.com/torrentfs/torrentfs/fetcher"
 	"github.com/torrentfs/torrentfs/metainfo"
+	"github.com/torrentfs/torrentfs/piececache"
 )
 
 func runInfo(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("info", "torrentfs info <file.torrent>",
-		"  torrentfs info ubuntu.torrent", stderr)
-	if err := parseFlags(fs, args, 1, "one .torrent file"); err != nil {
+	var (
+		timeout time.Duration
+		listen  string
+		peers   peerList
+	)
+	level := &logLevelFlag{level: slog.LevelWarn}
+	fs := newFlagSet("info", "torrentfs info [flags] <file.torrent|magnet:…>",
+		"  torrentfs info ubuntu.torrent\n"+
+			"  torrentfs info 'magnet:?xt=urn:btih:…&tr=…'   # fetches the metadata from peers first", stderr)
+	fs.DurationVar(&timeout, "metadata-timeout", 5*time.Minute, "how long a magnet link may take to get its metadata from peers")
+	fs.StringVar(&listen, "listen", ":0", "address to accept peers on while fetching a magnet's metadata")
+	fs.Var(&peers, "peer", "also ask this peer (IP:PORT) for a magnet's metadata (repeatable)")
+	fs.Var(level, "log-level", "debug, info, warn or error")
+	if err := parseFlags(fs, args, 1, "one .torrent file or magnet link"); err != nil {
 		return err
 	}
-	mi, err := metainfo.ReadFile(fs.Arg(0))
+	src, err := loadSource(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	var c *fetcher.Client
+	if src.magnet != nil {
+		for _, p := range peers {
+			src.magnet.Peers = append(src.magnet.Peers, p.String())
+		}
+		c, err = fetcher.New(fetcher.Options{Logger: level.logger(stderr), ListenAddr: listen, Storage: piececache.NewMemory()})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	mi, err := src.resolve(ctx, c, nil, timeout, stderr)
 	if err != nil {
 		return err
 	}
@@ -68,6 +104,7 @@ func printInfo(w io.Writer, mi *metainfo.MetaInfo) {
 			}
 		}
 	}
+	fmt.Fprintf(w, "\nMagnet:\n  %s\n", mi.Magnet())
 	if len(mi.URLList) > 0 {
 		fmt.Fprintf(w, "\nWeb seeds:\n")
 		for _, u := range mi.URLList {

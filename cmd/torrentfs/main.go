@@ -16,8 +16,8 @@ const usage = `torrentfs mounts a torrent as a read-only folder. Any program can
 files at once; reads fetch the pieces under them first, verified by SHA-1.
 
 Usage:
-  torrentfs mount [flags] <file.torrent> <mountpoint>   mount a torrent
-  torrentfs info <file.torrent>                         describe a torrent
+  torrentfs mount [flags] <file.torrent|magnet:…> <dir>  mount a torrent
+  torrentfs info [flags] <file.torrent|magnet:…>        describe a torrent
   torrentfs demo [flags]                                seed a sample torrent on loopback and mount it
   torrentfs cache stats|clear|verify [flags]            inspect, empty or check the piece cache
   torrentfs version                                     print the version

@@ -55,6 +55,28 @@ func addSessionFlags(fs *flag.FlagSet, cfg *sessionConfig, level *logLevelFlag) 
 	fs.StringVar(&cfg.CPUProfile, "cpu-profile", "", "write a Go CPU profile to this file while mounted (%p: the process id)")
 	fs.BoolVar(&cfg.Prefetch, "prefetch", false, "also fetch the whole torrent in the background, after what is being read")
 	fs.BoolVar(&cfg.NoProbe, "no-media-probe", false, "do not fetch a media file's head and tail first when it is opened")
+	fs.Var((*rateFlag)(&cfg.UploadRate), "upload-rate", "most bytes per second sent to other peers, like 1MiB or 500KB (default: unlimited)")
+	fs.IntVar(&cfg.UploadSlots, "upload-slots", 0, "peers unchoked for their rate, besides one optimistic unchoke (default 4)")
+	fs.DurationVar(&cfg.MetaTimeout, "metadata-timeout", 5*time.Minute, "how long a magnet link may take to get its metadata from peers")
+}
+
+// rateFlag is a bytes-per-second flag written like a size.
+type rateFlag int64
+
+func (f *rateFlag) String() string {
+	if f == nil || *f == 0 {
+		return ""
+	}
+	return sizeString(int64(*f)) + "/s"
+}
+
+func (f *rateFlag) Set(s string) error {
+	n, err := parseSize(strings.TrimSuffix(s, "/s"))
+	if err != nil {
+		return err
+	}
+	*f = rateFlag(n)
+	return nil
 }
 
 // cacheSizeFlag sets sessionConfig.CacheSize.
@@ -80,37 +102,39 @@ func runMount(args []string, stdout, stderr io.Writer) error {
 	cfg := sessionConfig{}
 	level := &logLevelFlag{level: slog.LevelWarn}
 	var peers peerList
-	fs := newFlagSet("mount", "torrentfs mount [flags] <file.torrent> <mountpoint>",
+	fs := newFlagSet("mount", "torrentfs mount [flags] <file.torrent|magnet:…> <mountpoint>",
 		"  mkdir -p ~/t && torrentfs mount --cache-dir /var/cache/torrentfs ubuntu.torrent ~/t\n"+
-			"  mpv ~/t/ubuntu.iso        # reads start at once; Ctrl-C or 'umount ~/t' to stop", stderr)
+			"  mpv ~/t/ubuntu.iso        # reads start at once; Ctrl-C or 'umount ~/t' to stop\n"+
+			"  torrentfs mount 'magnet:?xt=urn:btih:…&tr=…' ~/t   # waits for the metadata, then mounts", stderr)
 	addSessionFlags(fs, &cfg, level)
 	fs.Var(&peers, "peer", "connect to this peer (IP:PORT) as well as the trackers' (repeatable)")
-	if err := parseFlags(fs, args, 2, "a .torrent file and a mount point"); err != nil {
+	if err := parseFlags(fs, args, 2, "a .torrent file or magnet link, and a mount point"); err != nil {
 		return err
 	}
 	cfg.Logger = level.logger(stderr)
 	cfg.Peers = peers
-	mi, err := metainfo.ReadFile(fs.Arg(0))
+	src, err := loadSource(fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return mountAndWait(ctx, cfg, mi, fs.Arg(1), stderr)
+	return mountAndWait(ctx, cfg, src, fs.Arg(1), stderr)
 }
 
 // mountAndWait mounts mi at dir and serves it until ctx ends (a signal) or
 // the mount is unmounted from outside, then shuts down cleanly.
-func mountAndWait(ctx context.Context, cfg sessionConfig, mi *metainfo.MetaInfo, dir string, stderr io.Writer) error {
+func mountAndWait(ctx context.Context, cfg sessionConfig, src source, dir string, stderr io.Writer) error {
 	stopProfile, err := startCPUProfile(cfg.CPUProfile)
 	if err != nil {
 		return err
 	}
 	defer stopProfile()
-	s, err := startSession(ctx, cfg, mi, dir)
+	s, err := startSession(ctx, cfg, src, dir, stderr)
 	if err != nil {
 		return err
 	}
+	mi := s.mi
 	fmt.Fprintf(stderr, "torrentfs: mounted %s (%s) at %s; Ctrl-C or 'umount %s' to stop\n",
 		mountedName(mi), sizeString(mi.Info.TotalLength), dir, dir)
 	unmounted := make(chan struct{})

@@ -77,7 +77,7 @@ func mountInBackground(t *testing.T, mi *metainfo.MetaInfo, dir string) (cancel 
 		CacheDir: filepath.Join(t.TempDir(), "cache"),
 		Listen:   "127.0.0.1:0",
 	}
-	go func() { errc <- mountAndWait(ctx, cfg, mi, dir, io.Discard) }()
+	go func() { errc <- mountAndWait(ctx, cfg, source{mi: mi}, dir, io.Discard) }()
 	first := filepath.Join(append([]string{dir}, mi.Info.FullPath(0)...)...)
 	deadline := time.Now().Add(10 * time.Second)
 	for {

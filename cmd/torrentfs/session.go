@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -30,6 +31,9 @@ type sessionConfig struct {
 	CPUProfile  string           // write a CPU profile here while mounted
 	Prefetch    bool             // fetch the whole torrent in the background
 	NoProbe     bool             // do not fetch media files' head and tail on open
+	UploadRate  int64            // bytes per second to peers; 0: unlimited
+	UploadSlots int              // peers unchoked for their rate; 0: the default
+	MetaTimeout time.Duration    // how long a magnet may take to give its metadata
 }
 
 // session is a mounted torrent: its cache, client and FUSE server.
@@ -39,11 +43,13 @@ type session struct {
 	client *fetcher.Client
 	tor    *fetcher.Torrent
 	srv    *fs.Server
+	mi     *metainfo.MetaInfo
 }
 
-// startSession opens the cache, joins the swarm and mounts mi at dir.
-// On error everything it started is stopped again.
-func startSession(ctx context.Context, cfg sessionConfig, mi *metainfo.MetaInfo, dir string) (_ *session, err error) {
+// startSession opens the cache, joins the swarm, resolves src (a magnet's
+// metadata) and mounts it at dir, reporting progress on w. On error
+// everything it started is stopped again.
+func startSession(ctx context.Context, cfg sessionConfig, src source, dir string, w io.Writer) (_ *session, err error) {
 	if st, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("mount point: %w", err)
 	} else if !st.IsDir() {
@@ -66,16 +72,23 @@ func startSession(ctx context.Context, cfg sessionConfig, mi *metainfo.MetaInfo,
 		return nil, err
 	}
 	s.client, err = fetcher.New(fetcher.Options{
-		Logger:       cfg.Logger.With("pkg", "fetcher"),
-		ListenAddr:   cfg.Listen,
-		Storage:      s.cache,
-		ReadTimeout:  cfg.ReadTimeout,
-		Background:   cfg.Prefetch,
-		NoMediaProbe: cfg.NoProbe,
+		Logger:          cfg.Logger.With("pkg", "fetcher"),
+		ListenAddr:      cfg.Listen,
+		Storage:         s.cache,
+		ReadTimeout:     cfg.ReadTimeout,
+		Background:      cfg.Prefetch,
+		NoMediaProbe:    cfg.NoProbe,
+		UploadRateLimit: cfg.UploadRate,
+		UploadSlots:     cfg.UploadSlots,
 	})
 	if err != nil {
 		return nil, err
 	}
+	mi, err := src.resolve(ctx, s.client, s.cache, cfg.MetaTimeout, w)
+	if err != nil {
+		return nil, err
+	}
+	s.mi = mi
 	s.tor, err = s.client.AddTorrent(ctx, mi)
 	if err != nil {
 		return nil, err
