@@ -61,10 +61,10 @@ func (ws *webseed) reserve(now time.Time, maxBytes int, rate float64) (*webJob, 
 	for i := t.pickFrom; i < len(wl); i++ {
 		w := wl[i]
 		urgent := !w.deadline.After(now.Add(urgentHorizon))
-		if part, full := ws.takePieceLocked(w.piece, urgent, false, now); part != nil {
+		// Past the in-flight budget, pieces already started may still be
+		// taken, as with peers.
+		if part, _ := ws.takePieceLocked(w.piece, urgent, false, now); part != nil {
 			return ws.plannedLocked(ws.extendLocked(part, maxBytes, rate, now), rate), webWork
-		} else if full {
-			break
 		}
 	}
 	for _, w := range wl {
