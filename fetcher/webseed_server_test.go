@@ -132,3 +132,9 @@ func (l *logBuffer) count(s string) int {
 	defer l.mu.Unlock()
 	return strings.Count(l.b.String(), s)
 }
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -301,3 +301,58 @@ func TestWebseedRequestsSpanPieces(t *testing.T) {
 	}
 	t.Logf("%d requests for %d pieces", ws.reqs.Load(), pieces)
 }
+
+// A server without range support still serves a whole file that is asked
+// for whole: 200 with exactly the file's length.
+func TestWebseedWholeSmallFileWithoutRanges(t *testing.T) {
+	defer leakcheck.Check(t)()
+	f := namedFixture(t, "small.bin", 32<<10, true, [][]string{{"small.bin"}}, []int{20_000})
+	ws := startWebServer(t, f.mi, f.stream)
+	ws.mode.Store(int32(webNoRange))
+	tor := webLeecher(t, f, ws, ws.base(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	readFiles(t, ctx, tor, f)
+}
+
+// A web seed that failed is asked again after its backoff, and serves once
+// it works again.
+func TestWebseedRecoversAfterBackoff(t *testing.T) {
+	defer leakcheck.Check(t)()
+	f := newFixture(t, 32<<10, 100_000)
+	ws := startWebServer(t, f.mi, f.stream)
+	ws.mode.Store(int32(web500))
+	logs := &logBuffer{}
+	tor := webLeecher(t, f, ws, ws.base(), func(o *fetcher.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := tor.NewReader(0)
+	defer r.Close()
+	done := make(chan error, 1)
+	var got []byte
+	go func() {
+		var err error
+		got, err = readAll(ctx, r, 10000)
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for ws.reqs.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the web seed was never asked")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	failedAt := time.Now()
+	ws.mode.Store(int32(webHonest))
+	if err := <-done; err != nil || !bytes.Equal(got, f.files[0]) {
+		t.Fatalf("err %v, equal %v", err, bytes.Equal(got, f.files[0]))
+	}
+	if d := time.Since(failedAt); d < 500*time.Millisecond {
+		t.Fatalf("the web seed was asked again after %v: want a backoff of about 1 s", d)
+	}
+	if logs.count("web seed failing") != 1 || logs.count("web seed working again") != 1 {
+		t.Fatalf("want one warning and one recovery line; logs:\n%s", logs)
+	}
+}
