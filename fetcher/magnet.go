@@ -155,28 +155,11 @@ func (c *Client) ResolveMagnet(ctx context.Context, m *metainfo.Magnet, progress
 		}
 		return nil, err
 	}
-	info, err := metainfo.ParseInfo(raw)
+	mi, err := m.MetaInfo(raw) // checks the hash again, parses, adds trackers and web seeds
 	if err != nil {
 		return nil, fmt.Errorf("fetcher: magnet %s: the info dictionary matches the info hash but is not valid: %w", m.InfoHash, err)
 	}
-	return magnetMetaInfo(m, info, raw), nil
-}
-
-// magnetMetaInfo builds the MetaInfo of a resolved magnet.
-func magnetMetaInfo(m *metainfo.Magnet, info *metainfo.Info, raw []byte) *metainfo.MetaInfo {
-	mi := &metainfo.MetaInfo{
-		Info:      info,
-		InfoHash:  m.InfoHash,
-		InfoBytes: raw,
-		URLList:   append([]string(nil), m.WebSeeds...),
-	}
-	for _, u := range m.Trackers {
-		mi.AnnounceList = append(mi.AnnounceList, []string{u})
-	}
-	if len(m.Trackers) > 0 {
-		mi.Announce = m.Trackers[0]
-	}
-	return mi
+	return mi, nil
 }
 
 // resolver is one ResolveMagnet call: the loop that dials peers (run, in
