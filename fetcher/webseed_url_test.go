@@ -1,8 +1,12 @@
 package fetcher
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
 
 	"github.com/torrentfs/torrentfs/metainfo"
@@ -73,6 +77,67 @@ func FuzzCheckContentRange(f *testing.F) {
 			}
 		} else if !errors.Is(err, errWebseed) {
 			t.Fatalf("error %v is not errWebseed", err)
+		}
+	})
+}
+
+// fakeRT answers every request with one canned response.
+type fakeRT struct {
+	status  int
+	header  http.Header
+	body    []byte
+	clength int64
+}
+
+func (f fakeRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{
+		StatusCode:    f.status,
+		Status:        http.StatusText(f.status),
+		Header:        f.header,
+		Body:          io.NopCloser(bytes.NewReader(f.body)),
+		ContentLength: f.clength,
+		Request:       req,
+	}, nil
+}
+
+// FuzzFetchRange feeds arbitrary answers to a range request: it must never
+// panic, and succeed only with exactly the bytes asked for.
+func FuzzFetchRange(f *testing.F) {
+	f.Add(206, "bytes 10-19/100", int64(10), []byte("0123456789"), int64(10), int64(10), int64(100))
+	f.Add(206, "bytes 10-19/100", int64(-1), []byte("0123456789extra"), int64(10), int64(10), int64(100))
+	f.Add(200, "", int64(100), bytes.Repeat([]byte("x"), 100), int64(0), int64(100), int64(100))
+	f.Add(200, "", int64(-1), []byte("short"), int64(0), int64(10), int64(10))
+	f.Add(500, "", int64(0), []byte{}, int64(0), int64(10), int64(10))
+	f.Add(206, "bytes 10-19/*", int64(5), []byte("01234"), int64(10), int64(10), int64(100))
+	f.Fuzz(func(t *testing.T, status int, contentRange string, clength int64, body []byte, off, n, fileLen int64) {
+		if n <= 0 || n > 1<<16 || off < 0 {
+			return
+		}
+		h := http.Header{}
+		if contentRange != "" {
+			h.Set("Content-Range", contentRange)
+		}
+		hc := &http.Client{Transport: fakeRT{status: status, header: h, body: body, clength: clength}}
+		dst := make([]byte, n)
+		var filled int
+		err := fetchRange(context.Background(), hc, "http://seed.invalid/f", off, dst, fileLen, func(k int) error {
+			if k < filled || k > len(dst) {
+				t.Fatalf("progress went from %d to %d of %d", filled, k, len(dst))
+			}
+			filled = k
+			return nil
+		})
+		if err != nil {
+			if !errors.Is(err, errWebseed) {
+				t.Fatalf("error %v is not errWebseed", err)
+			}
+			return
+		}
+		if status != http.StatusPartialContent && status != http.StatusOK {
+			t.Fatalf("accepted status %d", status)
+		}
+		if int64(len(body)) != n || !bytes.Equal(dst, body) || filled != len(dst) {
+			t.Fatalf("accepted a %d-byte body for %d bytes", len(body), n)
 		}
 	})
 }
