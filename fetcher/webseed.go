@@ -21,6 +21,8 @@ const (
 	// seed is not held back by one round trip per piece.
 	webSpanTime = time.Second
 	webMaxSpan  = 8 << 20
+	// maxWebseeds bounds the workers one torrent's url-list may start.
+	maxWebseeds = 16
 )
 
 // webseed is one URL of the torrent's url-list (BEP 19). Its worker fetches
@@ -57,6 +59,10 @@ func (t *Torrent) startWebseeds(ctx context.Context) {
 		}
 		if seen[u] {
 			continue
+		}
+		if len(seen) == maxWebseeds {
+			t.log.Warn("ignoring web seeds past the limit", "limit", maxWebseeds, "listed", len(t.mi.URLList))
+			break
 		}
 		seen[u] = true
 		ws := &webseed{t: t, base: u, p: newWebseedPeer(t, pu.Redacted())}

@@ -356,3 +356,26 @@ func TestWebseedRecoversAfterBackoff(t *testing.T) {
 		t.Fatalf("want one warning and one recovery line; logs:\n%s", logs)
 	}
 }
+
+// Of several listed web seeds, unusable URLs are ignored, a dead server
+// backs off, and the working ones serve.
+func TestWebseedSeveralURLs(t *testing.T) {
+	defer leakcheck.Check(t)()
+	f := newFixture(t, 32<<10, 200_000, 55_555)
+	good1 := startWebServer(t, f.mi, f.stream)
+	good2 := startWebServer(t, f.mi, f.stream)
+	dead := startWebServer(t, f.mi, f.stream)
+	deadURL := dead.base()
+	dead.srv.Close()
+	c := newClient(t, nil, nil)
+	tor, err := c.AddTorrent(context.Background(), withWebseeds(f.mi, "ftp://example.invalid/", "not a url", deadURL, good1.base(), good2.base(), good1.base()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	readFiles(t, ctx, tor, f)
+	if n := good1.served.Load() + good2.served.Load(); n != f.mi.Info.TotalLength {
+		t.Fatalf("the web seeds sent %d bytes for a %d-byte torrent", n, f.mi.Info.TotalLength)
+	}
+}
