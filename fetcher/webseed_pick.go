@@ -45,8 +45,8 @@ func (j *webJob) span(info *metainfo.Info) (off int64, n int) {
 // fetching; blocks of a piece due now that are free or late from a peer;
 // with Options.Background, the first piece nobody fetches. A piece taken
 // whole is followed by the next pieces, if they are wanted and untouched,
-// up to about maxBytes and not due before a web seed of that rate (bytes
-// per second) would deliver them.
+// up to about maxBytes (see extendLocked; rate is the web seed's, in bytes
+// per second).
 func (ws *webseed) reserve(now time.Time, maxBytes int, rate float64) (*webJob, webState) {
 	t := ws.t
 	t.mu.Lock()
@@ -102,7 +102,8 @@ func (ws *webseed) plannedLocked(j *webJob, rate float64) *webJob {
 
 // extendLocked makes a job of part and the pieces after it that are
 // wanted (or fetched in the background), not started by anybody, fit in
-// maxBytes and are not due before they would arrive at rate.
+// maxBytes, and are not due before they would arrive at rate if a fast
+// peer could send them instead.
 func (ws *webseed) extendLocked(part *webPart, maxBytes int, rate float64, now time.Time) *webJob {
 	t := ws.t
 	j := &webJob{parts: []webPart{*part}}
@@ -117,8 +118,9 @@ func (ws *webseed) extendLocked(part *webPart, maxBytes int, rate float64, now t
 		if !wanted && !t.c.opts.Background {
 			break
 		}
-		if wanted && (rate <= 0 || due.Before(now.Add(time.Duration(float64(n+size)/rate*float64(time.Second))))) {
-			break // it would hold up a reader: leave it to peers or the next request
+		late := rate <= 0 || due.Before(now.Add(time.Duration(float64(n+size)/rate*float64(time.Second))))
+		if wanted && late && t.fastPeerHasLocked(i, ws.p) {
+			break // it would hold up a reader: leave it to the peers
 		}
 		next, _ := ws.takePieceLocked(i, false, true, now)
 		if next == nil {

@@ -33,6 +33,7 @@ type webServer struct {
 	srv    *httptest.Server
 	files  map[string][]byte // by decoded URL path
 	mode   atomic.Int32
+	delay  atomic.Int64 // nanoseconds before each answer, like a round trip
 	reqs   atomic.Int64
 	served atomic.Int64
 }
@@ -60,6 +61,13 @@ func (s *webServer) base() string { return s.srv.URL + "/seed/" }
 
 func (s *webServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.reqs.Add(1)
+	if d := time.Duration(s.delay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	data, ok := s.files[r.URL.Path]
 	if !ok {
 		http.NotFound(w, r)
