@@ -113,6 +113,8 @@ func (ws *webseed) run(ctx context.Context) {
 		switch {
 		case errors.Is(err, errWebseedDisabled) || ctx.Err() != nil:
 			return
+		case errors.Is(err, errWebseedPreempted):
+			// Not a failure: a reader needs something else first.
 		case err != nil:
 			ws.failed(err)
 			if !sleepCtx(ctx, ws.backoff) {
@@ -124,8 +126,13 @@ func (ws *webseed) run(ctx context.Context) {
 	}
 }
 
-// errWebseedDisabled ends a fetch whose web seed was disabled meanwhile.
-var errWebseedDisabled = errors.New("fetcher: web seed disabled")
+var (
+	// errWebseedDisabled ends a fetch whose web seed was disabled meanwhile.
+	errWebseedDisabled = errors.New("fetcher: web seed disabled")
+	// errWebseedPreempted ends a fetch whose remaining pieces nobody waits
+	// for while a reader is blocked on a piece nobody fetches (a seek).
+	errWebseedPreempted = errors.New("fetcher: web seed fetch preempted")
+)
 
 // fetch runs one job: it requests the job's span and delivers each piece
 // as soon as its bytes are in, submitting completed pieces for their hash
@@ -155,6 +162,9 @@ func (ws *webseed) fetch(ctx context.Context, job *webJob) (int, error) {
 			if disabled {
 				return errWebseedDisabled
 			}
+		}
+		if delivered < len(job.parts) && ws.preempted(job, delivered) {
+			return errWebseedPreempted
 		}
 		return nil
 	}

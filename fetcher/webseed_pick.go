@@ -263,6 +263,33 @@ func (ws *webseed) deliverPart(part webPart, data []byte) (done *pieceState, dis
 	return done, false
 }
 
+// preempted reports whether the job should stop before its part from: no
+// reader waits for any of its remaining pieces, and a reader waits for a
+// piece that has blocks nobody was asked for, which the web seed could
+// fetch at once.
+func (ws *webseed) preempted(j *webJob, from int) bool {
+	t := ws.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.waiters) == 0 {
+		return false
+	}
+	for _, part := range j.parts[from:] {
+		if _, ok := t.waiters[part.ps.index]; ok {
+			return false
+		}
+	}
+	for i := range t.waiters {
+		if t.have.Has(i) {
+			continue
+		}
+		if ps := t.pieces[i]; ps == nil || (!ps.verifying && ps.numFree > 0 && !ws.excludedLocked(ps)) {
+			return true
+		}
+	}
+	return false
+}
+
 // partRange is where part k of j lies in the job's span.
 func (j *webJob) partRange(info *metainfo.Info, k int) (begin, end int) {
 	spanOff, _ := j.span(info)

@@ -34,6 +34,7 @@ type webServer struct {
 	files  map[string][]byte // by decoded URL path
 	mode   atomic.Int32
 	delay  atomic.Int64 // nanoseconds before each answer, like a round trip
+	bps    atomic.Int64 // with > 0, bodies are sent at about this many bytes per second
 	reqs   atomic.Int64
 	served atomic.Int64
 }
@@ -73,7 +74,7 @@ func (s *webServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	cw := &countingWriter{ResponseWriter: w, n: &s.served, limit: -1}
+	cw := &countingWriter{ResponseWriter: w, n: &s.served, limit: -1, bps: s.bps.Load()}
 	switch webMode(s.mode.Load()) {
 	case web500:
 		http.Error(w, "broken", http.StatusInternalServerError)
@@ -105,6 +106,7 @@ type countingWriter struct {
 	n       *atomic.Int64
 	limit   int
 	written int
+	bps     int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
@@ -112,6 +114,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	if c.limit >= 0 && c.written+len(p) > c.limit {
 		p = p[:max(0, c.limit-c.written)]
 		short = io.ErrShortWrite
+	}
+	if c.bps > 0 {
+		time.Sleep(time.Duration(int64(len(p)) * int64(time.Second) / c.bps))
 	}
 	c.n.Add(int64(len(p)))
 	n, err := c.ResponseWriter.Write(p)

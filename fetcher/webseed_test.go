@@ -379,3 +379,44 @@ func TestWebseedSeveralURLs(t *testing.T) {
 		t.Fatalf("the web seeds sent %d bytes for a %d-byte torrent", n, f.mi.Info.TotalLength)
 	}
 }
+
+// A reader that seeks away from a long web seed fetch does not wait for
+// it: the fetch stops once nobody waits for the rest of its span.
+func TestWebseedSeekPreemptsALongFetch(t *testing.T) {
+	defer leakcheck.Check(t)()
+	f := newFixture(t, 256<<10, 24<<20)
+	ws := startWebServer(t, f.mi, f.stream)
+	ws.bps.Store(8 << 20)
+	tor := webLeecher(t, f, ws, ws.base(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r := tor.NewReader(0)
+	defer r.Close()
+	buf := make([]byte, 128<<10)
+	// Read sequentially so that the web seed's requests grow to span about
+	// a second of its rate.
+	for off := int64(0); off < 4<<20; off += int64(len(buf)) {
+		if _, err := r.ReadAt(ctx, buf, off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A 256 KiB piece takes 32 ms at 8 MB/s; the fetch before a seek
+	// would hold a reader up to a second.
+	var total time.Duration
+	for _, off := range []int64{20 << 20, 12 << 20, 16 << 20} {
+		start := time.Now()
+		n, err := r.ReadAt(ctx, buf[:64<<10], off)
+		d := time.Since(start)
+		total += d
+		if err != nil || !bytes.Equal(buf[:n], f.files[0][off:off+int64(n)]) {
+			t.Fatalf("read at %d: err %v", off, err)
+		}
+		t.Logf("read at %d MiB after a seek: %v", off>>20, d)
+		if d > 400*time.Millisecond {
+			t.Fatalf("read at %d after a seek took %v: it waited for the fetch before it", off, d)
+		}
+	}
+	if total > 600*time.Millisecond {
+		t.Fatalf("three reads after seeks took %v: they waited for the fetches before them", total)
+	}
+}
