@@ -38,6 +38,7 @@ type webseed struct {
 	t    *Torrent
 	base string
 	p    *peer
+	get  webGetter
 
 	// Owned by the worker goroutine.
 	backoff time.Duration
@@ -65,7 +66,7 @@ func (t *Torrent) startWebseeds(ctx context.Context) {
 			break
 		}
 		seen[u] = true
-		ws := &webseed{t: t, base: u, p: newWebseedPeer(t, pu.Redacted())}
+		ws := &webseed{t: t, base: u, p: newWebseedPeer(t, pu.Redacted()), get: newWebGetter(t.c.opts.HTTPClient)}
 		t.c.wg.Go(func() { ws.run(ctx) })
 	}
 }
@@ -168,7 +169,7 @@ func (ws *webseed) fetch(ctx context.Context, job *webJob) (int, error) {
 		}
 		return nil
 	}
-	return n, fetchStream(ctx, t.c.opts.HTTPClient, ws.base, t.info, off, buf, progress)
+	return n, ws.get.fetchStream(ctx, ws.base, t.info, off, buf, progress)
 }
 
 // spanBytes is how much one request asks for: about webSpanTime of the

@@ -15,8 +15,29 @@ import (
 	"github.com/torrentfs/torrentfs/metainfo"
 )
 
-// webRequestTimeout bounds one HTTP range request to a web seed.
-const webRequestTimeout = 30 * time.Second
+// webIdleTimeout ends a range request to a web seed that sent no headers
+// or no body bytes for this long. It replaces the http.Client's own
+// Timeout (see newWebGetter), which would cut off any answer that is long
+// but moving.
+const webIdleTimeout = 30 * time.Second
+
+// errWebseedStalled is the cause of a request that sent nothing for too
+// long.
+var errWebseedStalled = fmt.Errorf("%w: no data for too long", errWebseed)
+
+// webGetter makes a web seed's range requests.
+type webGetter struct {
+	hc   *http.Client
+	idle time.Duration // a request that sends nothing for this long fails
+}
+
+// newWebGetter uses hc without its overall Timeout: web seed requests use
+// hc's transport, redirect policy and cookies, and webIdleTimeout instead.
+func newWebGetter(hc *http.Client) webGetter {
+	c := *hc
+	c.Timeout = 0
+	return webGetter{hc: &c, idle: webIdleTimeout}
+}
 
 // errWebseed marks a web seed's answer we cannot use: an HTTP error, no
 // range support, or a body of the wrong length.
@@ -53,7 +74,7 @@ const webChunk = 64 << 10
 // Padding files (BEP 47) are zeros and are never requested. progress is
 // called with how many bytes of dst are filled so far, in order; an error
 // from it ends the fetch.
-func fetchStream(ctx context.Context, hc *http.Client, base string, info *metainfo.Info, off int64, dst []byte, progress func(filled int) error) error {
+func (g webGetter) fetchStream(ctx context.Context, base string, info *metainfo.Info, off int64, dst []byte, progress func(filled int) error) error {
 	files := info.Files
 	// The first file that ends after off.
 	i := sort.Search(len(files), func(i int) bool { return files[i].Offset+files[i].Length > off })
@@ -69,7 +90,7 @@ func fetchStream(ctx context.Context, hc *http.Client, base string, info *metain
 			// an empty file: nothing to fetch
 		} else if f.Pad {
 			clear(seg)
-		} else if err := fetchRange(ctx, hc, webFileURL(base, info, f), foff, seg, f.Length, func(k int) error { return progress(done + k) }); err != nil {
+		} else if err := g.fetchRange(ctx, webFileURL(base, info, f), foff, seg, f.Length, func(k int) error { return progress(done + k) }); err != nil {
 			return err
 		}
 		done += n
@@ -87,17 +108,22 @@ func fetchStream(ctx context.Context, hc *http.Client, base string, info *metain
 // range, or 200 with the whole file when the range is the whole file, and
 // never reads more than len(dst)+1 bytes of a body. progress is called
 // with how many bytes of dst are filled so far.
-func fetchRange(ctx context.Context, hc *http.Client, u string, off int64, dst []byte, fileLen int64, progress func(filled int) error) error {
-	ctx, cancel := context.WithTimeout(ctx, webRequestTimeout)
-	defer cancel()
+func (g webGetter) fetchRange(ctx context.Context, u string, off int64, dst []byte, fileLen int64, progress func(filled int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(g.idle, func() { cancel(errWebseedStalled) })
+	defer idle.Stop()
 	n := int64(len(dst))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return fmt.Errorf("fetcher: web seed request: %w", err)
 	}
 	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+n-1))
-	resp, err := hc.Do(req)
+	resp, err := g.hc.Do(req)
 	if err != nil {
+		if errors.Is(context.Cause(ctx), errWebseedStalled) {
+			return errWebseedStalled
+		}
 		return fmt.Errorf("fetcher: web seed GET: %w", err)
 	}
 	defer resp.Body.Close()
@@ -116,11 +142,14 @@ func fetchRange(ctx context.Context, hc *http.Client, u string, off int64, dst [
 	if resp.ContentLength >= 0 && resp.ContentLength != n {
 		return fmt.Errorf("%w: body of %d bytes, want %d", errWebseed, resp.ContentLength, n)
 	}
-	body := io.LimitReader(resp.Body, n+1)
+	body := io.LimitReader(idleReader{resp.Body, idle, g.idle}, n+1)
 	for filled := 0; filled < len(dst); {
 		m, err := io.ReadFull(body, dst[filled:min(filled+webChunk, len(dst))])
 		filled += m
 		if err != nil {
+			if errors.Is(context.Cause(ctx), errWebseedStalled) {
+				return errWebseedStalled
+			}
 			return fmt.Errorf("%w: short body (%d bytes of %d): %w", errWebseed, filled, n, err)
 		}
 		if err := progress(filled); err != nil {
@@ -161,4 +190,19 @@ func checkContentRange(h string, off, n, fileLen int64) error {
 		}
 	}
 	return nil
+}
+
+// idleReader restarts an idle timer whenever bytes arrive.
+type idleReader struct {
+	r     io.Reader
+	timer *time.Timer
+	d     time.Duration
+}
+
+func (r idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.timer.Reset(r.d)
+	}
+	return n, err
 }

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
+	"github.com/torrentfs/torrentfs/internal/leakcheck"
 	"github.com/torrentfs/torrentfs/metainfo"
 )
 
@@ -120,7 +123,7 @@ func FuzzFetchRange(f *testing.F) {
 		hc := &http.Client{Transport: fakeRT{status: status, header: h, body: body, clength: clength}}
 		dst := make([]byte, n)
 		var filled int
-		err := fetchRange(context.Background(), hc, "http://seed.invalid/f", off, dst, fileLen, func(k int) error {
+		err := webGetter{hc: hc, idle: time.Minute}.fetchRange(context.Background(), "http://seed.invalid/f", off, dst, fileLen, func(k int) error {
 			if k < filled || k > len(dst) {
 				t.Fatalf("progress went from %d to %d of %d", filled, k, len(dst))
 			}
@@ -140,4 +143,42 @@ func FuzzFetchRange(f *testing.F) {
 			t.Fatalf("accepted a %d-byte body for %d bytes", len(body), n)
 		}
 	})
+}
+
+// A request whose server stops sending fails after the idle timeout; one
+// that is slow but moving succeeds however long it takes.
+func TestFetchRangeIdleTimeout(t *testing.T) {
+	defer leakcheck.Check(t)()
+	data := bytes.Repeat([]byte("0123456789abcdef"), 8<<10) // 128 KiB
+	stall := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", len(data)-1, len(data)))
+		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+		w.WriteHeader(http.StatusPartialContent)
+		for i := 0; i < len(data); i += 16 << 10 {
+			if r.URL.Path == "/stall" && i > 0 {
+				select {
+				case <-stall:
+				case <-r.Context().Done():
+				}
+				return
+			}
+			w.Write(data[i : i+16<<10])
+			w.(http.Flusher).Flush()
+			time.Sleep(60 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	defer close(stall)
+	g := webGetter{hc: srv.Client(), idle: 200 * time.Millisecond}
+	dst := make([]byte, len(data))
+	start := time.Now()
+	err := g.fetchRange(context.Background(), srv.URL+"/stall", 0, dst, int64(len(data)), func(int) error { return nil })
+	if !errors.Is(err, errWebseedStalled) || time.Since(start) > 5*time.Second {
+		t.Fatalf("stalled request: err %v after %v", err, time.Since(start))
+	}
+	// 8 chunks 60 ms apart: longer than the idle timeout in all.
+	if err := g.fetchRange(context.Background(), srv.URL+"/slow", 0, dst, int64(len(data)), func(int) error { return nil }); err != nil || !bytes.Equal(dst, data) {
+		t.Fatalf("slow request: err %v", err)
+	}
 }
