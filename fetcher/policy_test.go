@@ -8,7 +8,7 @@ import (
 
 	"github.com/torrentfs/torrentfs/fetcher"
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 	"github.com/torrentfs/torrentfs/metainfo"
 )
 
@@ -26,7 +26,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestOpeningAMediaFileFetchesItsHeadAndTail(t *testing.T) {
 	defer leakcheck.Check(t)()
-	data := testdata.Bytes(9, 40<<20)
+	data := testbytes.Bytes(9, 40<<20)
 	_, mi, err := metainfo.Create(metainfo.CreateOptions{Name: "movie.mkv", PieceLength: 1 << 20, SingleFile: true},
 		[]metainfo.CreateFile{{Path: []string{"movie.mkv"}, Length: int64(len(data)), Data: bytes.NewReader(data)}})
 	if err != nil {
@@ -55,7 +55,7 @@ func TestOpeningAMediaFileFetchesItsHeadAndTail(t *testing.T) {
 
 func TestMediaProbeCanBeTurnedOff(t *testing.T) {
 	defer leakcheck.Check(t)()
-	data := testdata.Bytes(9, 8<<20)
+	data := testbytes.Bytes(9, 8<<20)
 	_, mi, err := metainfo.Create(metainfo.CreateOptions{Name: "movie.mp4", PieceLength: 1 << 20, SingleFile: true},
 		[]metainfo.CreateFile{{Path: []string{"movie.mp4"}, Length: int64(len(data)), Data: bytes.NewReader(data)}})
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/torrentfs/torrentfs/fetcher"
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 	"github.com/torrentfs/torrentfs/metainfo"
 	"github.com/torrentfs/torrentfs/piececache"
 )
@@ -31,7 +31,7 @@ func newFixture(t testing.TB, pieceLen int64, sizes ...int) *fixture {
 	f := &fixture{}
 	var cfs []metainfo.CreateFile
 	for i, n := range sizes {
-		b := testdata.Bytes(uint64(100+i), n)
+		b := testbytes.Bytes(uint64(100+i), n)
 		f.files = append(f.files, b)
 		f.stream = append(f.stream, b...)
 		cfs = append(cfs, metainfo.CreateFile{Path: []string{"dir", string(rune('a' + i))}, Length: int64(n), Data: bytes.NewReader(b)})

@@ -10,7 +10,7 @@ import (
 
 	"github.com/torrentfs/torrentfs/fetcher"
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 	"github.com/torrentfs/torrentfs/metainfo"
 	"github.com/torrentfs/torrentfs/piececache"
 )
@@ -28,7 +28,7 @@ func namedFixture(t testing.TB, name string, pieceLen int64, single bool, paths 
 	f := &fixture{}
 	var cfs []metainfo.CreateFile
 	for i, n := range sizes {
-		b := testdata.Bytes(uint64(200+i), n)
+		b := testbytes.Bytes(uint64(200+i), n)
 		f.files = append(f.files, b)
 		f.stream = append(f.stream, b...)
 		cfs = append(cfs, metainfo.CreateFile{Path: paths[i], Length: int64(n), Data: bytes.NewReader(b)})

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // BenchmarkSequentialRead measures reading through the mount from a reader
@@ -32,7 +32,7 @@ func BenchmarkSequentialRead(b *testing.B) {
 		}
 	}()
 	buf := make([]byte, 1<<20)
-	data := testdata.Bytes(1, size)
+	data := testbytes.Bytes(1, size)
 	b.SetBytes(size)
 	b.ResetTimer()
 	for i := range b.N {

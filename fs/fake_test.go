@@ -8,10 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
-// fakeTorrent serves deterministic bytes (testdata.Bytes(seed+file, len))
+// fakeTorrent serves deterministic bytes (testbytes.Bytes(seed+file, len))
 // and can be made to read in small chunks, block, or fail.
 type fakeTorrent struct {
 	files []File
@@ -37,7 +37,7 @@ func (t *fakeTorrent) Files() []File { return t.files }
 func (t *fakeTorrent) ModTime() time.Time { return t.mtime }
 
 func (t *fakeTorrent) data(file int) []byte {
-	return testdata.Bytes(t.seed+uint64(file), int(t.files[file].Length))
+	return testbytes.Bytes(t.seed+uint64(file), int(t.files[file].Length))
 }
 
 func (t *fakeTorrent) NewReader(file int) FileReader {
@@ -102,7 +102,7 @@ func (r *fakeReader) ReadAt(ctx context.Context, p []byte, off int64) (int, erro
 	if t.chunk > 0 && len(p) > t.chunk {
 		p = p[:t.chunk]
 	}
-	return testdata.Reader(t.seed+uint64(r.file), size).ReadAt(p, off)
+	return testbytes.Reader(t.seed+uint64(r.file), size).ReadAt(p, off)
 }
 
 func (r *fakeReader) Close() error {

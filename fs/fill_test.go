@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // scriptReader answers ReadAt from a deterministic stream of size bytes,
@@ -29,7 +29,7 @@ func (r *scriptReader) ReadAt(ctx context.Context, p []byte, off int64) (int, er
 	if len(p) > r.chunk {
 		p = p[:r.chunk]
 	}
-	n, err := testdata.Reader(7, r.size).ReadAt(p, off)
+	n, err := testbytes.Reader(7, r.size).ReadAt(p, off)
 	if err == nil && r.err != nil {
 		err = r.err
 	}
@@ -69,7 +69,7 @@ func TestFill(t *testing.T) {
 			if err != nil {
 				t.Fatalf("fill: %v", err)
 			}
-			if want := testdata.Bytes(7, int(tc.off)+tc.n)[tc.off:]; string(p) != string(want) {
+			if want := testbytes.Bytes(7, int(tc.off)+tc.n)[tc.off:]; string(p) != string(want) {
 				t.Fatal("fill: wrong bytes")
 			}
 		})

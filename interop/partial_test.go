@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // TestMountFromPartialSeeders: two libtorrent peers that each lack a
@@ -66,7 +66,7 @@ func TestMountFromPartialSeeders(t *testing.T) {
 		f := spec.Files[r.file]
 		want := min(int64(r.n), f.Size-r.off)
 		exp := make([]byte, want)
-		_, _ = testdata.Reader(f.Seed, f.Size).ReadAt(exp, r.off) // exp is within the file
+		_, _ = testbytes.Reader(f.Seed, f.Size).ReadAt(exp, r.off) // exp is within the file
 		if !bytes.Equal(got, exp) {
 			t.Errorf("pread %d bytes at %d of %s: got %d bytes that differ from the source (want %d)", r.n, r.off, f.Path, len(got), want)
 		}

@@ -13,11 +13,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // DataFile is one file of a test torrent. Its bytes are
-// testdata.Reader(Seed, Size).
+// testbytes.Reader(Seed, Size).
 type DataFile struct {
 	Path string // slash-separated, relative to the torrent's top-level folder
 	Size int64
@@ -55,8 +55,8 @@ func (tt *Torrent) FilePath(root string, i int) string {
 func (tt *Torrent) SHA256(i int) string {
 	f := tt.Spec.Files[i]
 	h := sha256.New()
-	if _, err := io.Copy(h, testdata.Reader(f.Seed, f.Size)); err != nil {
-		panic(err) // testdata.Reader never fails
+	if _, err := io.Copy(h, testbytes.Reader(f.Seed, f.Size)); err != nil {
+		panic(err) // testbytes.Reader never fails
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -84,7 +84,7 @@ func MakeTorrent(t testing.TB, spec TorrentSpec, announce string) *Torrent {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := io.Copy(w, testdata.Reader(f.Seed, f.Size)); err != nil {
+		if _, err := io.Copy(w, testbytes.Reader(f.Seed, f.Size)); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Close(); err != nil {

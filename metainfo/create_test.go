@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 func TestCreateParseRoundTrip(t *testing.T) {
@@ -21,7 +21,7 @@ func TestCreateParseRoundTrip(t *testing.T) {
 	var files []CreateFile
 	var stream []byte
 	for k, n := range sizes {
-		b := testdata.Bytes(uint64(k+1), int(n))
+		b := testbytes.Bytes(uint64(k+1), int(n))
 		stream = append(stream, b...)
 		f := CreateFile{Path: []string{"dir", string(rune('a' + k))}, Length: n}
 		if n > 0 {
@@ -92,9 +92,9 @@ func TestCreateParseRoundTrip(t *testing.T) {
 
 func TestCreateSingleFile(t *testing.T) {
 	defer leakcheck.Check(t)()
-	data := testdata.Bytes(7, 100000)
+	data := testbytes.Bytes(7, 100000)
 	raw, m, err := Create(CreateOptions{Name: "big.bin", SingleFile: true},
-		[]CreateFile{{Path: []string{"ignored"}, Length: int64(len(data)), Data: testdata.Reader(7, int64(len(data)))}})
+		[]CreateFile{{Path: []string{"ignored"}, Length: int64(len(data)), Data: testbytes.Reader(7, int64(len(data)))}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func (r failingReader) ReadAt(p []byte, off int64) (int, error) { return 0, r.er
 func TestCreateErrors(t *testing.T) {
 	defer leakcheck.Check(t)()
 	ok := func(p ...string) CreateFile {
-		return CreateFile{Path: p, Length: 10, Data: testdata.Reader(1, 10)}
+		return CreateFile{Path: p, Length: 10, Data: testbytes.Reader(1, 10)}
 	}
 	boom := errors.New("disk on fire")
 	for _, tc := range []struct {
@@ -152,7 +152,7 @@ func TestCreateErrors(t *testing.T) {
 		{"negative", CreateOptions{Name: "n"}, []CreateFile{{Path: []string{"a"}, Length: -1}}, "negative length", ErrInvalid},
 		{"no data", CreateOptions{Name: "n"}, []CreateFile{{Path: []string{"a"}, Length: 5}}, "no Data", ErrInvalid},
 		{"piece length", CreateOptions{Name: "n", PieceLength: MaxPieceLength + 1}, []CreateFile{ok("a")}, "piece length", ErrInvalid},
-		{"short data", CreateOptions{Name: "n"}, []CreateFile{{Path: []string{"a"}, Length: 11, Data: testdata.Reader(1, 10)}}, "files[0]", io.ErrUnexpectedEOF},
+		{"short data", CreateOptions{Name: "n"}, []CreateFile{{Path: []string{"a"}, Length: 11, Data: testbytes.Reader(1, 10)}}, "files[0]", io.ErrUnexpectedEOF},
 		{"read error", CreateOptions{Name: "n"}, []CreateFile{ok("a"), {Path: []string{"b"}, Length: 5, Data: failingReader{boom}}}, "files[1]", boom},
 	} {
 		_, _, err := Create(tc.opts, tc.files)
@@ -167,7 +167,7 @@ func TestCreateCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, _, err := CreateContext(ctx, CreateOptions{Name: "n", PieceLength: 16384},
-		[]CreateFile{{Path: []string{"a"}, Length: 1 << 24, Data: testdata.Reader(1, 1<<24)}})
+		[]CreateFile{{Path: []string{"a"}, Length: 1 << 24, Data: testbytes.Reader(1, 1<<24)}})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
@@ -176,7 +176,7 @@ func TestCreateCanceled(t *testing.T) {
 // BenchmarkCreate512MiB measures hashing a 512 MiB file.
 func BenchmarkCreate512MiB(b *testing.B) {
 	const size = 512 << 20
-	data := bytes.Repeat(testdata.Bytes(1, 1<<20), 512)
+	data := bytes.Repeat(testbytes.Bytes(1, 1<<20), 512)
 	b.SetBytes(size)
 	for b.Loop() {
 		if _, _, err := Create(CreateOptions{Name: "big", SingleFile: true},

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 	"github.com/torrentfs/torrentfs/metainfo"
 )
 
 func Example() {
 	// Make a two-file torrent, then read it back as a client would.
-	a, b := testdata.Bytes(1, 40000), testdata.Bytes(2, 10000)
+	a, b := testbytes.Bytes(1, 40000), testbytes.Bytes(2, 10000)
 	raw, _, err := metainfo.Create(metainfo.CreateOptions{
 		Name:         "album",
 		PieceLength:  16384,

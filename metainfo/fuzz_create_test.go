@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // FuzzCreate builds torrents from fuzzed names, paths, lengths and piece
@@ -30,8 +30,8 @@ func FuzzCreate(f *testing.F) {
 			if i < len(lens) {
 				n = int64(lens[i]) * 13
 			}
-			files = append(files, CreateFile{Path: strings.Split(p, "/"), Length: n, Data: testdata.Reader(uint64(i), n)})
-			stream = append(stream, testdata.Bytes(uint64(i), int(n))...)
+			files = append(files, CreateFile{Path: strings.Split(p, "/"), Length: n, Data: testbytes.Reader(uint64(i), n)})
+			stream = append(stream, testbytes.Bytes(uint64(i), int(n))...)
 			listed = append(listed, map[string]any{"length": n, "path": strings.Split(p, "/")})
 		}
 		info := map[string]any{"name": name, "piece length": pl, "files": listed, "pieces": fakePieces(int64(len(stream)), pl)}

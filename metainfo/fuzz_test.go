@@ -11,7 +11,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite the hand-made seeds under testdata/fuzz")
@@ -23,7 +23,7 @@ func seedTorrents(t testing.TB) map[string][]byte {
 	seeds := map[string][]byte{}
 	b, _, err := Create(CreateOptions{Name: "single.bin", SingleFile: true, PieceLength: 16384,
 		Announce: "http://t/announce", Comment: "c", CreatedBy: "seed"},
-		[]CreateFile{{Length: 40000, Data: testdata.Reader(1, 40000)}})
+		[]CreateFile{{Length: 40000, Data: testbytes.Reader(1, 40000)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,9 +31,9 @@ func seedTorrents(t testing.TB) map[string][]byte {
 	b, _, err = Create(CreateOptions{Name: "multi", PieceLength: 16384, Private: true,
 		AnnounceList: [][]string{{"http://a/"}, {"udp://b:1", "udp://c:2"}}, URLList: []string{"http://w/"}},
 		[]CreateFile{
-			{Path: []string{"a", "x"}, Length: 20000, Data: testdata.Reader(2, 20000)},
+			{Path: []string{"a", "x"}, Length: 20000, Data: testbytes.Reader(2, 20000)},
 			{Path: []string{"a", "empty"}},
-			{Path: []string{"b"}, Length: 30000, Data: testdata.Reader(3, 30000)},
+			{Path: []string{"b"}, Length: 30000, Data: testbytes.Reader(3, 30000)},
 		})
 	if err != nil {
 		t.Fatal(err)

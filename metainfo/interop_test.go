@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // These tests check Parse against torrents made by other programs, and
@@ -22,11 +22,11 @@ import (
 func interopTree(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{
-		"a":       testdata.Bytes(1, 70001),
+		"a":       testbytes.Bytes(1, 70001),
 		"empty":   {},
-		"sub/b":   testdata.Bytes(2, 5),
-		"sub/c":   testdata.Bytes(3, 40000),
-		"z/y/x.t": testdata.Bytes(4, 16384),
+		"sub/b":   testbytes.Bytes(2, 5),
+		"sub/c":   testbytes.Bytes(3, 40000),
+		"z/y/x.t": testbytes.Bytes(4, 16384),
 	}
 	for p, b := range files {
 		full := filepath.Join(dir, "d", filepath.FromSlash(p))

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // filledDir returns a closed cache directory holding a few pieces.
@@ -49,16 +49,16 @@ func TestDamagedDirectory(t *testing.T) {
 	}{
 		{"truncated MANIFEST", func(dir string) error { return os.Truncate(filepath.Join(dir, "MANIFEST"), 5) }},
 		{"random MANIFEST", func(dir string) error {
-			return os.WriteFile(filepath.Join(dir, "MANIFEST"), testdata.Bytes(7, 4096), 0o644)
+			return os.WriteFile(filepath.Join(dir, "MANIFEST"), testbytes.Bytes(7, 4096), 0o644)
 		}},
 		{"empty MANIFEST", func(dir string) error { return os.Truncate(filepath.Join(dir, "MANIFEST"), 0) }},
-		{"random vlog", func(dir string) error { return os.WriteFile(glob(dir, "*.vlog"), testdata.Bytes(8, 1<<20), 0o644) }},
+		{"random vlog", func(dir string) error { return os.WriteFile(glob(dir, "*.vlog"), testbytes.Bytes(8, 1<<20), 0o644) }},
 		{"truncated vlog", func(dir string) error { return os.Truncate(glob(dir, "*.vlog"), 300) }},
 		{"random KEYREGISTRY", func(dir string) error {
-			return os.WriteFile(filepath.Join(dir, "KEYREGISTRY"), testdata.Bytes(9, 100), 0o644)
+			return os.WriteFile(filepath.Join(dir, "KEYREGISTRY"), testbytes.Bytes(9, 100), 0o644)
 		}},
 		{"random sst", func(dir string) error {
-			return os.WriteFile(filepath.Join(dir, "000099.sst"), testdata.Bytes(10, 100000), 0o644)
+			return os.WriteFile(filepath.Join(dir, "000099.sst"), testbytes.Bytes(10, 100000), 0o644)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

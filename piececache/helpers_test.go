@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -15,13 +15,13 @@ func TestMain(m *testing.M) { leakcheck.Main(m) }
 // hash returns a deterministic info hash for n.
 func hash(n int) [20]byte {
 	var ih [20]byte
-	copy(ih[:], testdata.Bytes(uint64(1000+n), 20))
+	copy(ih[:], testbytes.Bytes(uint64(1000+n), 20))
 	return ih
 }
 
 // pieceData returns the deterministic content of piece p of torrent t.
 func pieceData(t, p, size int) []byte {
-	return testdata.Bytes(uint64(t)<<32|uint64(p), size)
+	return testbytes.Bytes(uint64(t)<<32|uint64(p), size)
 }
 
 // openTest opens a Cache in a fresh temporary directory and closes it at

@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 	"github.com/torrentfs/torrentfs/piececache"
 )
 
@@ -95,7 +95,7 @@ func diskCurve(dir string, limit, total int64, size int, every int64) error {
 	copy(ih[:], "cachebench disk curve")
 	bufs := [4][]byte{}
 	for i := range bufs {
-		bufs[i] = testdata.Bytes(uint64(i), size)
+		bufs[i] = testbytes.Bytes(uint64(i), size)
 	}
 	fmt.Printf("# disk usage with MaxBytes %d MiB, %d KiB pieces\n", limit>>20, size>>10)
 	fmt.Println("written_mib,du_mib,live_mib,seconds")
@@ -131,7 +131,7 @@ func openTime(dir string, n, size int) error {
 		return err
 	}
 	ctx := context.Background()
-	data := testdata.Bytes(7, size)
+	data := testbytes.Bytes(7, size)
 	start := time.Now()
 	for p := range n {
 		var ih [20]byte

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // bench owns everything a benchmark run starts; cl stops it all.
@@ -101,7 +101,7 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 	res.Machine.PageCacheDropped = b.canDrop
 	b.log.Info("swarm ready", "infohash", s.infoHash, "tracker", port, "seeders", res.Swarm.Seeders)
 
-	src := testdata.Reader(dataSeed, cfg.Size)
+	src := testbytes.Reader(dataSeed, cfg.Size)
 	seek := cfg.effectiveSeek()
 
 	for r := range cfg.Runs {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -95,7 +95,7 @@ func TestFlags(t *testing.T) {
 // writeSource writes size bytes of the benchmark's data to a file.
 func writeSource(t *testing.T, size int64) (string, [32]byte) {
 	t.Helper()
-	data := testdata.Bytes(dataSeed, int(size))
+	data := testbytes.Bytes(dataSeed, int(size))
 	p := filepath.Join(t.TempDir(), "f")
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func writeSource(t *testing.T, size int64) (string, [32]byte) {
 func TestReadsCheckBytes(t *testing.T) {
 	const size = 3<<20 + 123 // a short last chunk
 	p, sum := writeSource(t, size)
-	src := testdata.Reader(dataSeed, size)
+	src := testbytes.Reader(dataSeed, size)
 	if _, err := readAt(p, src, 1<<20, 64<<10); err != nil {
 		t.Errorf("readAt: %v", err)
 	}
@@ -118,7 +118,7 @@ func TestReadsCheckBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteAt([]byte{^testdata.Bytes(dataSeed, 1<<20+101)[1<<20+100]}, 1<<20+100)
+	f.WriteAt([]byte{^testbytes.Bytes(dataSeed, 1<<20+101)[1<<20+100]}, 1<<20+100)
 	f.Close()
 	if _, err := readAt(p, src, 1<<20, 64<<10); err == nil {
 		t.Error("readAt accepted a wrong byte")
@@ -134,7 +134,7 @@ func TestReadsCheckBytes(t *testing.T) {
 func TestPlayerPaces(t *testing.T) {
 	const size = 1 << 20
 	p, _ := writeSource(t, size)
-	src := testdata.Reader(dataSeed, size)
+	src := testbytes.Reader(dataSeed, size)
 	start := time.Now()
 	// 64 KiB reads at 4 MiB/s: 16 reads, 15 intervals of 15.6 ms.
 	r, err := play(context.Background(), p, src, size, playerOptions{rate: 4 << 20, chunk: 64 << 10, stall: 200 * time.Millisecond, cap: time.Minute})

@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 	"github.com/torrentfs/torrentfs/metainfo"
 )
 
@@ -84,7 +84,7 @@ func makeTorrent(ctx context.Context, dir string, size, pieceLen int64, trackerP
 		return nil, err
 	}
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(testdata.Reader(dataSeed, size), size)); err != nil {
+	if _, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(testbytes.Reader(dataSeed, size), size)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("writing %s: %w", s.dataPath, err)
 	}

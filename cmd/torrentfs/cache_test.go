@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 	"github.com/torrentfs/torrentfs/metainfo"
 	"github.com/torrentfs/torrentfs/piececache"
 )
@@ -19,7 +19,7 @@ import (
 // with wrong bytes (well-formed, so only SHA-1 finds them).
 func cachedTorrent(t *testing.T, dir, name string, seed uint64, bad ...int) *metainfo.MetaInfo {
 	t.Helper()
-	data := testdata.Bytes(seed, 4*32<<10+1000)
+	data := testbytes.Bytes(seed, 4*32<<10+1000)
 	_, mi, err := metainfo.Create(metainfo.CreateOptions{Name: name, PieceLength: 32 << 10, SingleFile: true},
 		[]metainfo.CreateFile{{Path: []string{name}, Length: int64(len(data)), Data: bytes.NewReader(data)}})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/torrentfs/torrentfs/fetcher"
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 	"github.com/torrentfs/torrentfs/internal/testswarm"
 	"github.com/torrentfs/torrentfs/metainfo"
 	"github.com/torrentfs/torrentfs/piececache"
@@ -35,8 +35,8 @@ func sampleTorrent(size int64, announce string) ([]byte, *metainfo.MetaInfo, []d
 		"Its bytes were fetched from a seeder on loopback and checked against their SHA-1.\n")
 	files := []demoFile{
 		{path: []string{"README.txt"}, data: readme},
-		{path: []string{"video", "sample.bin"}, data: testdata.Bytes(1, int(size))},
-		{path: []string{"video", "subtitles.bin"}, data: testdata.Bytes(2, 300_001)},
+		{path: []string{"video", "sample.bin"}, data: testbytes.Bytes(1, int(size))},
+		{path: []string{"video", "subtitles.bin"}, data: testbytes.Bytes(2, 300_001)},
 	}
 	var cfs []metainfo.CreateFile
 	for _, f := range files {

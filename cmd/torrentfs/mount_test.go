@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 	"github.com/torrentfs/torrentfs/internal/testswarm"
 	"github.com/torrentfs/torrentfs/metainfo"
 )
@@ -45,8 +45,8 @@ func startSwarm(t *testing.T) *swarm {
 	// 64 KiB pieces; sizes that cross piece boundaries, an empty file and a
 	// short last piece.
 	files := []demoFile{
-		{path: []string{"a.bin"}, data: testdata.Bytes(1, 100_000)},
-		{path: []string{"sub", "deeper", "b.mkv"}, data: testdata.Bytes(2, 3<<20+7)},
+		{path: []string{"a.bin"}, data: testbytes.Bytes(1, 100_000)},
+		{path: []string{"sub", "deeper", "b.mkv"}, data: testbytes.Bytes(2, 3<<20+7)},
 		{path: []string{"sub", "empty"}, data: nil},
 		{path: []string{"z.txt"}, data: []byte("the end\n")},
 	}

@@ -3,7 +3,7 @@ package peerwire
 import (
 	"testing"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // loopReader yields its data over and over, like a peer streaming pieces.
@@ -25,7 +25,7 @@ func (l *loopReader) Read(p []byte) (int, error) {
 func pieceStream(n int) []byte {
 	var wire []byte
 	for i := range n {
-		wire = AppendMessage(wire, &Message{ID: Piece, Index: uint32(i), Begin: 0, Block: testdata.Bytes(uint64(i), BlockSize)})
+		wire = AppendMessage(wire, &Message{ID: Piece, Index: uint32(i), Begin: 0, Block: testbytes.Bytes(uint64(i), BlockSize)})
 	}
 	return wire
 }
@@ -62,7 +62,7 @@ func BenchmarkDecodePiece(b *testing.B) {
 }
 
 func BenchmarkAppendPiece(b *testing.B) {
-	m := Message{ID: Piece, Index: 1, Begin: 0, Block: testdata.Bytes(1, BlockSize)}
+	m := Message{ID: Piece, Index: 1, Begin: 0, Block: testbytes.Bytes(1, BlockSize)}
 	buf := make([]byte, 0, BlockSize+13)
 	b.SetBytes(BlockSize + 13)
 	b.ReportAllocs()

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 func testHandshake() Handshake {
 	var h Handshake
-	copy(h.InfoHash[:], testdata.Bytes(1, 20))
+	copy(h.InfoHash[:], testbytes.Bytes(1, 20))
 	copy(h.PeerID[:], "-TF0001-abcdefghijkl")
 	return h
 }
@@ -85,7 +85,7 @@ func TestReadHandshakeErrors(t *testing.T) {
 		{"just protocol", Protocol, io.ErrUnexpectedEOF},
 		{"http", "GET / HTTP/1.1\r\nHost: x\r\n\r\n" + strings.Repeat("x", 60), ErrBadProtocol},
 		{"wrong length byte", "\x14BitTorrent protocol" + strings.Repeat("\x00", 48), ErrBadProtocol},
-		{"encrypted", string(testdata.Bytes(7, 96)), ErrBadProtocol},
+		{"encrypted", string(testbytes.Bytes(7, 96)), ErrBadProtocol},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadHandshake(strings.NewReader(tc.input))

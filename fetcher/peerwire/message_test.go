@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // allMessages has one message of every type, with distinctive values.
@@ -23,7 +23,7 @@ func allMessages() []Message {
 		{ID: Have, Index: 0xdeadbeef},
 		{ID: Bitfield, Bitfield: []byte{0xff, 0x0f, 0x80}},
 		{ID: Request, Index: 1, Begin: 2 * BlockSize, Length: BlockSize},
-		{ID: Piece, Index: 7, Begin: BlockSize, Block: testdata.Bytes(3, BlockSize)},
+		{ID: Piece, Index: 7, Begin: BlockSize, Block: testbytes.Bytes(3, BlockSize)},
 		{ID: Piece, Index: 8, Begin: 0, Block: []byte{}}, // empty block: framing allows it
 		{ID: Cancel, Index: 3, Begin: 4, Length: 5},
 		{ID: Port, Port: 6881},
@@ -259,8 +259,8 @@ func TestGrowsOnlyAsBytesArrive(t *testing.T) {
 func TestSlicesReusedAcrossDecodes(t *testing.T) {
 	// Documented behaviour: Block is valid only until the next Decode, and
 	// a later, shorter message reuses the same memory.
-	a := Message{ID: Piece, Block: testdata.Bytes(1, 100)}
-	b := Message{ID: Piece, Block: testdata.Bytes(2, 50)}
+	a := Message{ID: Piece, Block: testbytes.Bytes(1, 100)}
+	b := Message{ID: Piece, Block: testbytes.Bytes(2, 50)}
 	wire := AppendMessage(AppendMessage(nil, &a), &b)
 	d := NewDecoder(bytes.NewReader(wire), 0)
 	var m1, m2 Message

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 )
 
 // opentracker is Debian's opentracker serving HTTP and UDP on 127.0.0.1.
@@ -151,7 +151,7 @@ func (o *opentracker) waitAccepts(t *testing.T, c *Client, ih [20]byte) {
 // opentracker, and scrapes over both protocols count them.
 func TestOpentrackerInterop(t *testing.T) {
 	var ih [20]byte
-	copy(ih[:], testdata.Bytes(15, 20))
+	copy(ih[:], testbytes.Bytes(15, 20))
 	o := startOpentracker(t, ih)
 	transport := &http.Transport{}
 	defer transport.CloseIdleConnections()

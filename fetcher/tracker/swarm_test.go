@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/torrentfs/torrentfs/internal/testdata"
+	"github.com/torrentfs/torrentfs/internal/testbytes"
 	"github.com/torrentfs/torrentfs/internal/testswarm"
 )
 
@@ -22,7 +22,7 @@ func TestAnnounceTestswarm(t *testing.T) {
 	c := &http.Client{Transport: transport}
 
 	var ih [20]byte
-	copy(ih[:], testdata.Bytes(9, 20)) // arbitrary bytes, escapes included
+	copy(ih[:], testbytes.Bytes(9, 20)) // arbitrary bytes, escapes included
 	ih[0], ih[1] = 0x00, 0xff
 	seeder := AnnounceRequest{InfoHash: ih, Port: 7001, Event: Started, IP: netip.MustParseAddr("127.0.0.2")}
 	copy(seeder.PeerID[:], "-TF0001-seederseeder")

@@ -1,6 +1,6 @@
-// Package testdata makes deterministic pseudo-random bytes for tests,
+// Package testbytes makes deterministic pseudo-random bytes for tests,
 // benchmarks and the demo, so that no test needs data files or the network.
-package testdata
+package testbytes
 
 import (
 	"encoding/binary"
