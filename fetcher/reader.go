@@ -128,7 +128,9 @@ func (r *Reader) plan(start int64, n int) error {
 	r.window = min(r.window, maxWin)
 	r.lastAt = now
 	rate := max(r.rate, assumedRate)
-	windowEnd := min(r.lastEnd+r.window, r.t.info.TotalLength)
+	// The window, counted from the read's start, is what the reader pins:
+	// never more than maxWin.
+	windowEnd := min(r.lastEnd+r.window, start+maxWin, r.t.info.TotalLength)
 	info := r.t.info
 	first, last := info.PieceAt(start), info.PieceAt(end-1)
 	stop := info.PieceAt(windowEnd - 1)
