@@ -82,8 +82,10 @@ func TestEvictionBoundsDisk(t *testing.T) {
 	}
 	last := written/pieceSize - 1
 	checkRead(t, c, ih, last, pieceData(1, last, pieceSize), 0, pieceSize)
-	if got, _ := c.Pieces(ctx, ih); len(got) != st.Pieces || len(got) < maxBytes/pieceSize*8/10 {
-		t.Errorf("Pieces holds %d pieces, Stats says %d; want about %d", len(got), st.Pieces, maxBytes/pieceSize)
+	// Eviction aims below the limit by the directory's measured overhead,
+	// but never keeps less than half the limit in live pieces.
+	if got, _ := c.Pieces(ctx, ih); len(got) != st.Pieces || len(got) < maxBytes/2/pieceSize {
+		t.Errorf("Pieces holds %d pieces, Stats says %d; want at least %d (half the limit)", len(got), st.Pieces, maxBytes/2/pieceSize)
 	}
 	// Besides live pieces: garbage not yet reclaimed (GC rewrites a value-log
 	// file once half of it is dead), the 2 MiB value-log file being written
