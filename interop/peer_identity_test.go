@@ -114,10 +114,15 @@ func TestTrackerTierFailover(t *testing.T) {
 	checkMountedFilesWithin(t, m, tt, 25*time.Second)
 	t.Logf("torrentfs served every byte %v after it started, through the second tier", time.Since(start).Round(time.Millisecond))
 	log := m.Proc.Stderr()
+	// The first tier was tried (both trackers, in vain) and the second
+	// answered.
 	for _, dead := range []string{deadHTTP, deadUDP} {
-		if !strings.Contains(log, dead) {
-			t.Errorf("torrentfs's debug log never mentions the first-tier tracker %s; did it skip the tier?", dead)
+		if !logHas(log, "tracker announce failed", "tracker="+dead) {
+			t.Errorf("torrentfs's log shows no failed announce to the first-tier tracker %s; did it skip the tier?\n%s", dead, tail(log, 8192))
 		}
+	}
+	if !logHas(log, "tracker answered", "tracker="+OpentrackerURL(port)) {
+		t.Errorf("torrentfs's debug log shows no answer from the second-tier tracker\n%s", tail(log, 8192))
 	}
 	if ot.Proc.Exited() {
 		t.Fatalf("opentracker exited")
@@ -125,6 +130,20 @@ func TestTrackerTierFailover(t *testing.T) {
 	// torrentfs is in opentracker's swarm: it announced to the second tier.
 	ot.WaitPeers(t, tt.InfoHash, 2, 5*time.Second)
 	stopAndCheck(t, m)
+}
+
+// logHas reports whether some line of log contains every one of parts.
+func logHas(log string, parts ...string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 // extHandshake is what a fake peer saw of torrentfs's connection.
