@@ -161,6 +161,7 @@ type extHandshake struct {
 type fakePeer struct {
 	ln   net.Listener
 	ih   [20]byte
+	name netip.AddrPort // the peer the fake peer's ut_pex message names
 	wg   sync.WaitGroup
 	once sync.Once
 	done chan struct{} // closed by Close
@@ -174,13 +175,13 @@ type fakePeer struct {
 // fakePeerPEXID is the extended message id the fake peer asks for ut_pex.
 const fakePeerPEXID = 7
 
-func startFakePeer(t *testing.T, ip string, ih [20]byte) *fakePeer {
+func startFakePeer(t *testing.T, ip string, ih [20]byte, name netip.AddrPort) *fakePeer {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatalf("fake peer: %v", err)
 	}
-	fp := &fakePeer{ln: ln, ih: ih, done: make(chan struct{})}
+	fp := &fakePeer{ln: ln, ih: ih, name: name, done: make(chan struct{})}
 	fp.wg.Add(1)
 	go fp.serve()
 	t.Cleanup(fp.Close)
@@ -295,6 +296,9 @@ func (fp *fakePeer) talk(c net.Conn) error {
 			fp.mu.Lock()
 			fp.got = &extHandshake{peerID: h.PeerID, m: mdict, v: name}
 			fp.mu.Unlock()
+			if err := fp.sendPEX(c, mdict); err != nil {
+				return err
+			}
 		case fakePeerPEXID:
 			fp.mu.Lock()
 			if fp.got != nil {
@@ -303,6 +307,83 @@ func (fp *fakePeer) talk(c net.Conn) error {
 			fp.mu.Unlock()
 		}
 	}
+}
+
+// torrentfsPEXID is the extended message id torrentfs gives ut_pex on
+// public torrents. The fake peer sends its ut_pex message of a private
+// torrent there, as a peer that ignores BEP 27 would.
+const torrentfsPEXID = 2
+
+// sendPEX sends torrentfs one ut_pex message naming fp.name, under the id
+// torrentfs's handshake m gave ut_pex, or torrentfsPEXID if it gave none.
+func (fp *fakePeer) sendPEX(c net.Conn, m map[string]any) error {
+	id := int64(torrentfsPEXID)
+	if v, ok := m["ut_pex"].(int64); ok {
+		id = v
+	}
+	a := fp.name.Addr().As4()
+	compact := append(a[:], byte(fp.name.Port()>>8), byte(fp.name.Port()))
+	payload, err := metainfo.Encode(map[string]any{
+		"added":   string(compact),
+		"added.f": "\x10", // reachable
+	})
+	if err != nil {
+		return err
+	}
+	msg := &peerwire.Message{ID: peerwire.Extended, ExtendedID: uint8(id), Payload: payload}
+	if _, err := c.Write(peerwire.AppendMessage(nil, msg)); err != nil {
+		return fmt.Errorf("fake peer: writing ut_pex: %w", err)
+	}
+	return nil
+}
+
+// canary is a listener that counts the connections it accepts, to see
+// whether torrentfs dials a peer it heard of only by peer exchange.
+type canary struct {
+	ln net.Listener
+	wg sync.WaitGroup
+
+	mu sync.Mutex // guards n
+	n  int
+}
+
+func startCanary(t *testing.T, ip string) *canary {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatalf("canary: %v", err)
+	}
+	c := &canary{ln: ln}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return // Close
+			}
+			conn.Close()
+			c.mu.Lock()
+			c.n++
+			c.mu.Unlock()
+		}
+	}()
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (c *canary) AddrPort() netip.AddrPort { return netip.MustParseAddrPort(c.ln.Addr().String()) }
+
+func (c *canary) Close() {
+	c.ln.Close()
+	c.wg.Wait()
+}
+
+// dialled reports how many connections the canary accepted.
+func (c *canary) dialled() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }
 
 // wait returns the extension handshake once torrentfs has sent it.
@@ -330,8 +411,10 @@ func (fp *fakePeer) wait(t *testing.T, m *Mount, timeout time.Duration) extHands
 // (mktorrent -p) from a libtorrent seeder found through opentracker and
 // serves its bytes; a raw peer it is told of (--peer) receives an
 // extension handshake that offers ut_metadata but not ut_pex, and no
-// ut_pex message even though it asked for them. The same torrent made
-// public offers ut_pex to the same kind of peer.
+// ut_pex message even though it asked for them; a ut_pex message that
+// raw peer sends anyway, naming a listening canary, does not make
+// torrentfs dial the canary. The same torrent made public offers ut_pex
+// to the same kind of peer, and torrentfs dials the canary it names.
 func TestPrivateTorrentNoPEX(t *testing.T) {
 	SkipIfShort(t)
 	bin := BuildTorrentFS(t)
@@ -355,7 +438,8 @@ func TestPrivateTorrentNoPEX(t *testing.T) {
 			ot := StartOpentracker(t, port, tt.InfoHash)
 			StartLibtorrentSeeder(t, tt, LibtorrentIP)
 			ot.WaitSeeders(t, tt.InfoHash, 1, 15*time.Second)
-			fp := startFakePeer(t, "127.0.0.7", tt.InfoHash)
+			can := startCanary(t, "127.0.0.8")
+			fp := startFakePeer(t, "127.0.0.7", tt.InfoHash, can.AddrPort())
 
 			m := StartMount(t, bin, tt, "--peer", fp.Addr())
 			m.WaitFiles(t, tt, 20*time.Second)
@@ -369,11 +453,31 @@ func TestPrivateTorrentNoPEX(t *testing.T) {
 			if hasPEX == private {
 				t.Errorf("%s torrent: extension handshake offers ut_pex=%v, want %v (m=%v)", name, hasPEX, !private, got.m)
 			}
+			// The fake peer answered torrentfs's handshake with a ut_pex
+			// message naming the canary. On the public torrent torrentfs
+			// dials it; on the private one it must not (BEP 27: peers come
+			// from the tracker only).
+			wait := 10 * time.Second
+			if private {
+				wait = 3 * time.Second
+			}
+			deadline := time.Now().Add(wait)
+			for can.dialled() == 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if n := can.dialled(); (n > 0) == private {
+				t.Errorf("%s torrent: torrentfs dialled the peer named only by peer exchange %d times within %v, want %v\nstderr:\n%s",
+					name, n, wait, map[bool]string{true: "never", false: "at least once"}[private], tail(m.Proc.Stderr(), 8192))
+			}
+			t.Logf("%s torrent: torrentfs dialled the peer named only by peer exchange %d times", name, can.dialled())
 			stopAndCheck(t, m)
 			fp.Close()
 			fp.mu.Lock()
-			pex := fp.got.pex
+			pex, fpErr := fp.got.pex, fp.err
 			fp.mu.Unlock()
+			if fpErr != nil {
+				t.Fatal(fpErr) // e.g. the ut_pex message was never sent
+			}
 			if private && pex != 0 {
 				t.Errorf("torrentfs sent %d ut_pex messages for a private torrent", pex)
 			}
