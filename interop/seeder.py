@@ -57,6 +57,10 @@ def main():
         "enable_outgoing_tcp": True,
         "enable_incoming_tcp": True,
         "allow_multiple_connections_per_ip": True,
+        # A seed in a test waits for peers to come to it. If it also dialled
+        # peers it learns of (PEX), two libtorrents told of each other would
+        # connect both ways at once and drop both connections as duplicates.
+        "seeding_outgoing_connections": False,
         "announce_to_all_trackers": True,
         "announce_to_all_tiers": True,
         "alert_mask": lt.alert.category_t.error_notification
