@@ -51,8 +51,11 @@ func (t *Torrent) announceLoop(ctx context.Context) {
 	}
 }
 
-// announceAll announces to one tracker per tier, trying a tier's trackers
-// in order until one answers. It returns when to announce next.
+// announceAll announces to one tracker per tier, all tiers at once, each
+// tier trying its trackers in order until one answers (BEP 12). Tiers run
+// concurrently so that a silent tracker in an early tier, which may take
+// trackerTimeout to give up, does not delay the peers of a later one. It
+// returns when to announce next.
 func (t *Torrent) announceAll(ctx context.Context, event tracker.Event) (time.Duration, bool) {
 	t.ann.mu.Lock()
 	tiers := make([][]string, len(t.ann.tiers))
@@ -60,41 +63,51 @@ func (t *Torrent) announceAll(ctx context.Context, event tracker.Event) (time.Du
 		tiers[i] = append([]string(nil), tier...)
 	}
 	t.ann.mu.Unlock()
-	next, any := time.Duration(0), false
+	intervals := make([]time.Duration, len(tiers)) // 0: the tier did not answer
+	var wg sync.WaitGroup
 	for ti, tier := range tiers {
-		for ui, u := range tier {
-			actx, cancel := context.WithTimeout(ctx, trackerTimeout)
-			resp, err := t.c.trackers.Announce(actx, u, t.announceRequest(event))
-			cancel()
-			if err != nil {
-				if ctx.Err() != nil {
-					return announceRetry, false
-				}
-				if errors.Is(err, tracker.ErrUnsupportedScheme) {
-					t.log.Debug("skipping tracker of unsupported scheme", "tracker", u)
-				} else {
-					t.log.Warn("tracker announce failed", "tracker", u, "err", err)
-				}
-				continue
-			}
-			t.log.Debug("tracker answered", "tracker", u, "peers", len(resp.Peers), "interval", resp.Interval)
-			if resp.Warning != "" {
-				t.log.Warn("tracker warning", "tracker", u, "warning", resp.Warning)
-			}
-			t.AddPeers(resp.Peers...)
-			t.ann.promote(ti, ui, u)
-			iv := max(resp.Interval, resp.MinInterval, minAnnounceInterval)
-			if !any || iv < next {
-				next = iv
-			}
-			any = true
-			break
+		wg.Go(func() { intervals[ti] = t.announceTier(ctx, ti, tier, event) })
+	}
+	wg.Wait()
+	next, any := time.Duration(0), false
+	for _, iv := range intervals {
+		if iv > 0 && (!any || iv < next) {
+			next, any = iv, true
 		}
 	}
-	if !any {
+	if !any || ctx.Err() != nil {
 		return announceRetry, false
 	}
 	return next, true
+}
+
+// announceTier announces to the trackers of one tier in order until one
+// answers, and returns its interval, or 0 if none answered.
+func (t *Torrent) announceTier(ctx context.Context, ti int, tier []string, event tracker.Event) time.Duration {
+	for ui, u := range tier {
+		actx, cancel := context.WithTimeout(ctx, trackerTimeout)
+		resp, err := t.c.trackers.Announce(actx, u, t.announceRequest(event))
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0
+			}
+			if errors.Is(err, tracker.ErrUnsupportedScheme) {
+				t.log.Debug("skipping tracker of unsupported scheme", "tracker", u)
+			} else {
+				t.log.Warn("tracker announce failed", "tracker", u, "err", err)
+			}
+			continue
+		}
+		t.log.Debug("tracker answered", "tracker", u, "peers", len(resp.Peers), "interval", resp.Interval)
+		if resp.Warning != "" {
+			t.log.Warn("tracker warning", "tracker", u, "warning", resp.Warning)
+		}
+		t.AddPeers(resp.Peers...)
+		t.ann.promote(ti, ui, u)
+		return max(resp.Interval, resp.MinInterval, minAnnounceInterval)
+	}
+	return 0
 }
 
 // promote moves the tracker that answered to the front of its tier.

@@ -29,7 +29,7 @@ func (c *Client) acceptLoop(ctx context.Context) {
 	for {
 		conn, err := c.ln.Accept()
 		if err != nil {
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
 				c.log.Error("accepting peers stopped", "err", err)
 			}
 			return

@@ -17,7 +17,7 @@ type Options struct {
 	ListenAddr string
 	// Storage holds verified pieces. Required.
 	Storage Storage
-	// PeerID is our peer id. Default: "-TF0001-" and 12 random bytes.
+	// PeerID is our peer id. Default: "-TF0100-" and 12 random bytes.
 	PeerID [20]byte
 	// MaxPeers bounds connections per torrent. Default 50.
 	MaxPeers int
