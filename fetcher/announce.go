@@ -105,7 +105,7 @@ func (t *Torrent) announceTier(ctx context.Context, ti int, tier []string, event
 		}
 		t.AddPeers(resp.Peers...)
 		t.ann.promote(ti, ui, u)
-		return max(resp.Interval, resp.MinInterval, minAnnounceInterval)
+		return max(resp.Interval, resp.MinInterval, t.c.announceFloor())
 	}
 	return 0
 }
@@ -165,4 +165,12 @@ func (t *Torrent) announceStopped() {
 			t.log.Debug("stopped announce failed", "tracker", u, "err", err)
 		}
 	}
+}
+
+// announceFloor is the shortest announce interval a tracker may ask for.
+func (c *Client) announceFloor() time.Duration {
+	if c.opts.announceFloor > 0 {
+		return c.opts.announceFloor
+	}
+	return minAnnounceInterval
 }

@@ -54,6 +54,9 @@ type Options struct {
 
 	// pexInterval replaces pexEvery (pex.go) so tests run in seconds.
 	pexInterval time.Duration
+	// announceFloor replaces minAnnounceInterval (announce.go) so tests
+	// can see re-announces in seconds.
+	announceFloor time.Duration
 }
 
 func (o Options) withDefaults() Options {

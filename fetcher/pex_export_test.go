@@ -12,6 +12,12 @@ func WithPEXInterval(d time.Duration) func(*Options) {
 	return func(o *Options) { o.pexInterval = d }
 }
 
+// WithAnnounceFloor returns an option modifier (for newClient) that lets
+// trackers ask for announce intervals down to d instead of 30 s.
+func WithAnnounceFloor(d time.Duration) func(*Options) {
+	return func(o *Options) { o.announceFloor = d }
+}
+
 // ParsePEXForTest exposes parsePEX to the external tests: the added
 // addresses, their flags, and the dropped addresses.
 func ParsePEXForTest(payload []byte) (added []netip.AddrPort, flags []byte, dropped []netip.AddrPort, err error) {
