@@ -5,6 +5,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,6 +48,9 @@ func TestASilentTrackerInTheFirstTierDoesNotDelayTheNext(t *testing.T) {
 	if _, err := seeder.AddTorrent(context.Background(), mi); err != nil {
 		t.Fatal(err)
 	}
+	// The swarm exists before we join it: the tracker lists the seeder.
+	seedAddr := netip.MustParseAddrPort(seeder.Addr().String())
+	waitFor(t, "the seeder's announce", func() bool { return slices.Contains(tr.Peers(mi.InfoHash), seedAddr) })
 	_, tor := leech(t, f, withTrackers)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
