@@ -214,7 +214,11 @@ func runCacheVerify(args []string, stdout, stderr io.Writer) error {
 		bad += r.bad
 		fmt.Fprintf(stdout, "%x %s: %d piece(s) %s, %d bad (dropped)\n", t.InfoHash, r.name, r.checked, r.how, r.bad)
 	}
-	fmt.Fprintf(stdout, "Checked %d piece(s): %d bad, dropped\n", checked, bad)
+	if bad == 0 {
+		fmt.Fprintf(stdout, "Checked %d piece(s): all good\n", checked)
+	} else {
+		fmt.Fprintf(stdout, "Checked %d piece(s): %d bad, dropped from the cache (they will be fetched again)\n", checked, bad)
+	}
 	return nil
 }
 
