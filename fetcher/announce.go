@@ -47,6 +47,12 @@ func (t *Torrent) announceLoop(ctx context.Context) {
 		if ok {
 			event = tracker.None
 		}
+		// With no peer yet and pieces missing, ask again at the shortest
+		// interval trackers allow rather than the tracker's usual one (often
+		// 30 minutes): the swarm may simply have announced after us.
+		if s := t.Stats(); s.Peers == 0 && s.HavePieces < s.Pieces {
+			wait = min(wait, max(t.c.announceFloor(), time.Second))
+		}
 		timer.Reset(wait)
 	}
 }

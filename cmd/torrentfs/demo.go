@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -113,6 +116,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer seeder.Close()
+	if err := waitListed(ctx, tr, mi.InfoHash, seeder.Addr()); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "Seeding %s (%s) from %s, tracker %s\n", mi.Info.Name, mi.InfoHash, seeder.Addr(), tr.URL())
 
 	if cfg.Listen == ":0" {
@@ -207,6 +213,25 @@ func checkThroughMount(w io.Writer, dir string, mi *metainfo.MetaInfo, files []d
 			first.Round(time.Millisecond/10), float64(n)/el.Seconds()/1e6, want[:6], map[bool]string{true: "ok", false: "MISMATCH"}[ok])
 		if !ok {
 			return fmt.Errorf("demo: %s read through the mount differs from the source", p)
+		}
+	}
+	return nil
+}
+
+// waitListed waits until the tracker lists the seeder, so that the mount's
+// first announce already finds it.
+func waitListed(ctx context.Context, tr *testswarm.Tracker, ih metainfo.InfoHash, addr net.Addr) error {
+	a, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for !slices.Contains(tr.Peers(ih), a) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("demo: the seeder did not appear in the tracker's peer list: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 	return nil

@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,6 +65,16 @@ func startSwarm(t *testing.T) *swarm {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { seeder.Close() })
+	// The swarm exists before anyone joins it: a client that announced
+	// before the seeder would see no peers until its next announce.
+	seedAddr := netip.MustParseAddrPort(seeder.Addr().String())
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Contains(tr.Peers(mi.InfoHash), seedAddr) {
+		if time.Now().After(deadline) {
+			t.Fatal("the seeder never appeared in the tracker's peer list")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	return &swarm{mi: mi, files: files}
 }
 
