@@ -63,7 +63,12 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := makeTorrent(ctx, work, cfg.Size, cfg.PieceLength, port)
+	seedDir, err := b.seedDir(work)
+	if err != nil {
+		return nil, err
+	}
+	res.Machine.SeedDir = seedDir
+	s, err := makeTorrent(ctx, work, seedDir, cfg.Size, cfg.PieceLength, port)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ type machine struct {
 	Interfaces       []string `json:"interfaces"`
 	LoopbackOnly     bool     `json:"loopback_only_netns"`
 	PageCacheDropped bool     `json:"page_cache_dropped"`
+	SeedDir          string   `json:"seed_dir"`
 	LoadStart        string   `json:"loadavg_start"`
 	LoadEnd          string   `json:"loadavg_end"`
 }
@@ -164,7 +165,7 @@ func markdown(cfg *config, res *results) string {
 	if !m.PageCacheDropped {
 		cold = "page cache NOT dropped (not root?)"
 	}
-	fmt.Fprintf(&b, "; opentracker; %s; %s. Median of %d run(s), each on a fresh mount with an empty cache.\n\n", net, cold, cfg.Runs)
+	fmt.Fprintf(&b, "; seeders' data in %s; opentracker; %s; %s. Median of %d run(s), each on a fresh mount with an empty cache.\n\n", m.SeedDir, net, cold, cfg.Runs)
 
 	kinds := cfg.Only
 	fmt.Fprintf(&b, "| figure |")

@@ -57,10 +57,10 @@ func (s seeder) addrPort() netip.AddrPort {
 	return netip.AddrPortFrom(netip.MustParseAddr(s.ip), uint16(s.port))
 }
 
-// makeTorrent writes size deterministic bytes to dir/name and makes a
-// .torrent of them with mktorrent, announcing to a tracker on
+// makeTorrent writes size deterministic bytes to seedDir/name and makes a
+// .torrent of them with mktorrent in dir, announcing to a tracker on
 // 127.0.0.1:trackerPort.
-func makeTorrent(ctx context.Context, dir string, size, pieceLen int64, trackerPort int) (*swarm, error) {
+func makeTorrent(ctx context.Context, dir, seedDir string, size, pieceLen int64, trackerPort int) (*swarm, error) {
 	mktorrent, err := lookTool("mktorrent", "mktorrent")
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func makeTorrent(ctx context.Context, dir string, size, pieceLen int64, trackerP
 		size:        size,
 		trackerPort: trackerPort,
 	}
-	s.dataPath = filepath.Join(dir, "data", s.name)
+	s.dataPath = filepath.Join(seedDir, s.name)
 	s.torrentPath = filepath.Join(dir, "stream.torrent")
 	if err := os.MkdirAll(filepath.Dir(s.dataPath), 0o755); err != nil {
 		return nil, err
@@ -297,3 +297,29 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 func hexSum(b [32]byte) string { return hex.EncodeToString(b[:]) }
+
+// defaultSeedDir is /dev/shm when it is there: the seeders stand in for
+// remote peers, whose disks are not the machine under test's.
+func defaultSeedDir() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return "/dev/shm"
+	}
+	return ""
+}
+
+// seedDir makes a fresh directory for the seeders' data under cfg.SeedDir
+// (under work when that is empty) and has it removed at the end.
+func (b *bench) seedDir(work string) (string, error) {
+	if b.cfg.SeedDir == "" {
+		d := filepath.Join(work, "data")
+		return d, os.MkdirAll(d, 0o755)
+	}
+	d, err := os.MkdirTemp(b.cfg.SeedDir, "streambench-seed-")
+	if err != nil {
+		return "", fmt.Errorf("seed directory: %w", err)
+	}
+	if !b.cfg.Keep {
+		b.cl.push(func() { os.RemoveAll(d) })
+	}
+	return d, nil
+}
