@@ -224,9 +224,9 @@ func (b *bench) failed(ctx context.Context, res *results, metric string, k fsKin
 
 func (b *bench) mounter(k fsKind) mounter {
 	if k == btFS {
-		return mounter{kind: k, bin: b.cfg.BtfsBin, extra: b.cfg.BtfsArgs}
+		return mounter{kind: k, bin: b.cfg.BtfsBin, extra: b.cfg.BtfsArgs, logs: b.cfg.LogDir}
 	}
-	return mounter{kind: k, bin: b.cfg.TorrentFSBin, extra: b.cfg.TorrentFSArgs}
+	return mounter{kind: k, bin: b.cfg.TorrentFSBin, extra: b.cfg.TorrentFSArgs, logs: b.cfg.LogDir}
 }
 
 // scratch makes a new, empty state directory and mount point.

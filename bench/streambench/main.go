@@ -42,6 +42,7 @@ type config struct {
 	OutDir        string
 	WorkDir       string
 	SeedDir       string
+	LogDir        string
 	Keep          bool
 	Label         string
 }
@@ -117,6 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fl.StringVar(&cfg.OutDir, "out", "bench/out", "where to write the JSON and Markdown results")
 	fl.StringVar(&cfg.WorkDir, "work", "", "scratch directory (default: a new one under $TMPDIR, removed at the end)")
 	fl.StringVar(&cfg.SeedDir, "seed-dir", defaultSeedDir(), "where the seeders' copy of the data lives; on tmpfs (the default, /dev/shm) dropping the page cache leaves the seeders fast, as remote seeders would be, and measures only the filesystem under test; a disk directory makes the seeders read from disk after every drop")
+	fl.StringVar(&cfg.LogDir, "log-dir", "", "write each filesystem process's whole output to a file in this directory (e.g. with -torrentfs-args \"--log-level debug\")")
 	fl.BoolVar(&cfg.Keep, "keep", false, "keep the scratch directory")
 	fl.StringVar(&cfg.Label, "label", "", "free text recorded with the results (bench/run passes the git commit)")
 	if err := fl.Parse(args); err != nil {

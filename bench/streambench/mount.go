@@ -26,6 +26,7 @@ type mounter struct {
 	kind  fsKind
 	bin   string
 	extra []string // more arguments, before the torrent and mount point
+	logs  string   // if set, each process's whole output goes to a file here
 }
 
 // mount is a running filesystem process and its mount point.
@@ -62,7 +63,15 @@ func (m mounter) start(ctx context.Context, s *swarm, stateDir, mnt string, time
 		return nil, fmt.Errorf("unknown filesystem %q", m.kind)
 	}
 	mt := &mount{kind: m.kind, dir: mnt, file: filepath.Join(mnt, s.name), started: time.Now()}
-	p, err := startProc(m.bin, procOptions{grace: grace}, args...)
+	opts := procOptions{grace: grace}
+	if m.logs != "" {
+		f, err := os.CreateTemp(m.logs, string(m.kind)+"-*.log")
+		if err != nil {
+			return nil, err
+		}
+		opts.log = f
+	}
+	p, err := startProc(m.bin, opts, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"sync"
@@ -23,8 +24,9 @@ type proc struct {
 }
 
 type procOptions struct {
-	stdin bool          // give the child a stdin pipe (closed on Stop)
-	grace time.Duration // wait this long after SIGTERM before SIGKILL
+	stdin bool           // give the child a stdin pipe (closed on Stop)
+	grace time.Duration  // wait this long after SIGTERM before SIGKILL
+	log   io.WriteCloser // if set, also gets all of the output; closed once the process has exited
 }
 
 func startProc(name string, opts procOptions, args ...string) (*proc, error) {
@@ -34,20 +36,33 @@ func startProc(name string, opts procOptions, args ...string) (*proc, error) {
 		Pdeathsig: syscall.SIGKILL, // if the benchmark dies, so do its children
 	}
 	p := &proc{name: name, cmd: cmd, out: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
-	cmd.Stdout = p.out
-	cmd.Stderr = p.out
+	var out io.Writer = p.out
+	if opts.log != nil {
+		out = io.MultiWriter(p.out, opts.log)
+	}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	if opts.stdin {
 		w, err := cmd.StdinPipe()
 		if err != nil {
+			if opts.log != nil {
+				opts.log.Close()
+			}
 			return nil, fmt.Errorf("stdin pipe for %s: %w", name, err)
 		}
 		p.stdin = w
 	}
 	if err := cmd.Start(); err != nil {
+		if opts.log != nil {
+			opts.log.Close()
+		}
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	go func() {
-		p.err = cmd.Wait()
+		p.err = cmd.Wait() // returns once the output has been copied
+		if opts.log != nil {
+			opts.log.Close()
+		}
 		close(p.done)
 	}()
 	return p, nil
