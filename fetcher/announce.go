@@ -91,6 +91,7 @@ func (t *Torrent) announceAll(ctx context.Context, event tracker.Event) (time.Du
 // answers, and returns its interval, or 0 if none answered.
 func (t *Torrent) announceTier(ctx context.Context, ti int, tier []string, event tracker.Event) time.Duration {
 	for ui, u := range tier {
+		t.log.Debug("announcing", "tracker", u, "event", event)
 		actx, cancel := context.WithTimeout(ctx, trackerTimeout)
 		resp, err := t.c.trackers.Announce(actx, u, t.announceRequest(event))
 		cancel()
