@@ -31,8 +31,9 @@ type Options struct {
 	// DialTimeout bounds a TCP connect plus handshake. Default 10 s.
 	DialTimeout time.Duration
 	// MaxInFlightBytes bounds the memory of pieces being downloaded but
-	// not yet verified. Pieces a reader waits for right now may exceed it.
-	// Default 32 MiB.
+	// not yet stored. Pieces due within half a second may take it a quarter
+	// past, and a piece a reader waits for right now up to twice it.
+	// Default 16 MiB.
 	MaxInFlightBytes int64
 	// DisableTrackers turns off announcing, for tests that add peers by hand.
 	DisableTrackers bool
@@ -82,7 +83,7 @@ func (o Options) withDefaults() Options {
 		o.UploadSlots = defaultUploadSlots
 	}
 	if o.MaxInFlightBytes <= 0 {
-		o.MaxInFlightBytes = 32 << 20
+		o.MaxInFlightBytes = 16 << 20
 	}
 	return o
 }

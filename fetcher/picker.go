@@ -8,8 +8,9 @@ import (
 )
 
 const (
-	// urgentHorizon: a piece due within this is started even past the
-	// in-flight memory budget.
+	// urgentHorizon: a piece due within this is urgent: it may start past
+	// the in-flight memory budget (see roomForLocked), and slow peers leave
+	// it to fast ones.
 	urgentHorizon = 500 * time.Millisecond
 	// minLate and maxLate bound when a block of a piece already due, not
 	// yet received, is also asked of another peer: after lateFactor times
@@ -90,8 +91,7 @@ func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
 		ps := t.pieces[w.piece]
 		if ps == nil {
 			size := int(t.info.PieceSize(w.piece))
-			urgent := !w.deadline.After(now.Add(urgentHorizon))
-			if !urgent && t.inflight+int64(size) > t.c.opts.MaxInFlightBytes {
+			if !t.roomForLocked(size, w.deadline, now) {
 				continue
 			}
 			ps = newPieceState(w.piece, size)
@@ -150,7 +150,7 @@ func (t *Torrent) pickBackgroundLocked(p *peer) (*pieceState, int) {
 		ps := t.pieces[i]
 		if ps == nil {
 			size := int(t.info.PieceSize(i))
-			if t.inflight+int64(size) > t.c.opts.MaxInFlightBytes {
+			if !t.roomForLocked(size, time.Time{}, time.Time{}) {
 				return nil, -1
 			}
 			ps = newPieceState(i, size)
@@ -166,6 +166,26 @@ func (t *Torrent) pickBackgroundLocked(p *peer) (*pieceState, int) {
 		}
 	}
 	return nil, -1
+}
+
+// roomForLocked reports whether a piece of size bytes due at deadline may
+// be started within the in-flight memory budget. An urgent piece may go a
+// quarter past it, and a piece a read waits on now up to twice it, so that
+// readahead never starves the read itself; but at high rates nearly every
+// piece of a reader's window is urgent, so even those are bounded. With
+// nothing in flight any piece may start, however large. A zero deadline
+// means none: the piece is fetched in the background or as an extension.
+func (t *Torrent) roomForLocked(size int, deadline, now time.Time) bool {
+	budget := t.c.opts.MaxInFlightBytes
+	limit := budget
+	switch {
+	case deadline.IsZero():
+	case !deadline.After(now):
+		limit = 2 * budget
+	case !deadline.After(now.Add(urgentHorizon)):
+		limit = budget + budget/4
+	}
+	return t.inflight == 0 || t.inflight+int64(size) <= limit
 }
 
 // slowLocked reports whether p is much slower than the fastest peer.

@@ -60,10 +60,9 @@ func (ws *webseed) reserve(now time.Time, maxBytes int, rate float64) (*webJob, 
 	wl := t.wantListLocked()
 	for i := t.pickFrom; i < len(wl); i++ {
 		w := wl[i]
-		urgent := !w.deadline.After(now.Add(urgentHorizon))
 		// Past the in-flight budget, pieces already started may still be
 		// taken, as with peers.
-		if part, _ := ws.takePieceLocked(w.piece, urgent, false, now); part != nil {
+		if part, _ := ws.takePieceLocked(w.piece, w.deadline, false, now); part != nil {
 			return ws.plannedLocked(ws.extendLocked(part, maxBytes, rate, now), rate), webWork
 		}
 	}
@@ -77,7 +76,7 @@ func (ws *webseed) reserve(now time.Time, maxBytes int, rate float64) (*webJob, 
 	}
 	if t.c.opts.Background {
 		for i := t.bgFrom; i < t.info.NumPieces(); i++ {
-			if part, full := ws.takePieceLocked(i, false, false, now); part != nil {
+			if part, full := ws.takePieceLocked(i, time.Time{}, false, now); part != nil {
 				return ws.plannedLocked(ws.extendLocked(part, maxBytes, rate, now), rate), webWork
 			} else if full {
 				break
@@ -122,7 +121,7 @@ func (ws *webseed) extendLocked(part *webPart, maxBytes int, rate float64, now t
 		if wanted && late && t.fastPeerHasLocked(i, ws.p) {
 			break // it would hold up a reader: leave it to the peers
 		}
-		next, _ := ws.takePieceLocked(i, false, true, now)
+		next, _ := ws.takePieceLocked(i, time.Time{}, true, now)
 		if next == nil {
 			break
 		}
@@ -135,9 +134,9 @@ func (ws *webseed) extendLocked(part *webPart, maxBytes int, rate float64, now t
 // takePieceLocked reserves every block of piece i not yet received, if
 // nobody has been asked for any of them (with whole, only if none is
 // received either). full reports that the piece was not started because
-// the in-flight budget is spent (urgent pieces may exceed it, as with
-// peers).
-func (ws *webseed) takePieceLocked(i int, urgent, whole bool, now time.Time) (part *webPart, full bool) {
+// the in-flight budget is spent for a piece due at deadline (zero: none;
+// see roomForLocked).
+func (ws *webseed) takePieceLocked(i int, deadline time.Time, whole bool, now time.Time) (part *webPart, full bool) {
 	t := ws.t
 	if t.have.Has(i) {
 		return nil, false
@@ -145,7 +144,7 @@ func (ws *webseed) takePieceLocked(i int, urgent, whole bool, now time.Time) (pa
 	ps := t.pieces[i]
 	if ps == nil {
 		size := int(t.info.PieceSize(i))
-		if !urgent && t.inflight+int64(size) > t.c.opts.MaxInFlightBytes {
+		if !t.roomForLocked(size, deadline, now) {
 			return nil, true
 		}
 		ps = newPieceState(i, size)
