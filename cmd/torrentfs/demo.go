@@ -77,6 +77,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --size-mib must be between 1 and 4096", errUsage)
 	}
 	cfg.Logger = level.logger(stderr)
+	tuneGC()
 	stopProfile, err := startCPUProfile(cfg.CPUProfile)
 	if err != nil {
 		return err

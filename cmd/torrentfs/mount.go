@@ -125,6 +125,7 @@ func runMount(args []string, stdout, stderr io.Writer) error {
 // mountAndWait mounts mi at dir and serves it until ctx ends (a signal) or
 // the mount is unmounted from outside, then shuts down cleanly.
 func mountAndWait(ctx context.Context, cfg sessionConfig, src source, dir string, stderr io.Writer) error {
+	tuneGC()
 	stopProfile, err := startCPUProfile(cfg.CPUProfile)
 	if err != nil {
 		return err
