@@ -253,3 +253,32 @@ func readProcUsage(pid int) (procUsage, error) {
 	u.CPU = time.Duration(ut+st) * time.Second / clkTck
 	return u, nil
 }
+
+// sampleAnonRSS polls pid's RssAnon every interval until the returned
+// function is called; that function stops the polling, waits for it, and
+// returns the largest value seen, in bytes (VmHWM has no anonymous-only
+// counterpart).
+func sampleAnonRSS(pid int, interval time.Duration) (stop func() int64) {
+	quit := make(chan struct{})
+	done := make(chan int64, 1)
+	go func() {
+		var peak int64
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			if u, err := readProcUsage(pid); err == nil {
+				peak = max(peak, u.AnonRSS)
+			}
+			select {
+			case <-t.C:
+			case <-quit:
+				done <- peak
+				return
+			}
+		}
+	}()
+	return func() int64 {
+		close(quit)
+		return <-done
+	}
+}

@@ -25,7 +25,7 @@ func metricDefs(cfg *config) []metricDef {
 		{"seq_mbps", "cold sequential read, 1 MiB reads", "MB/s", "higher", "seq"},
 		{"reread_mbps", "re-read after remount", "MB/s", "higher", "seq"},
 		{"peak_rss_mib", "peak RSS over the sequential run (VmHWM)", "MiB", "lower", "seq"},
-		{"anon_rss_mib", "anonymous RSS at the end of it (RssAnon)", "MiB", "lower", "seq"},
+		{"anon_rss_mib", "peak anonymous RSS over it (RssAnon, sampled every 20 ms)", "MiB", "lower", "seq"},
 		{"cpu_s", "CPU user+sys over the sequential run", "s", "lower", "seq"},
 		{"player_ttfb_ms", "player: time to first 256 KiB", "ms", "lower", "player"},
 		{"player_stalls", fmt.Sprintf("player: stalls (reads > %v after 1 s)", cfg.Stall), "", "lower", "player"},
