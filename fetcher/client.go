@@ -44,6 +44,13 @@ type Client struct {
 	trackers *tracker.Client // shared, so UDP connection ids are reused
 	up       *rateLimiter    // Options.UploadRateLimit over all peers; nil when unlimited
 
+	// inflight is the bytes of piece buffers all torrents hold, against
+	// Options.MaxInFlightBytes (see Torrent.roomForLocked). starved is set
+	// when a torrent found no room; the next release wakes every torrent
+	// to try again.
+	inflight atomic.Int64
+	starved  atomic.Bool
+
 	done      chan struct{} // closed by Close: every goroutine watches it
 	closeOnce sync.Once
 	wg        sync.WaitGroup // every goroutine the client owns
@@ -126,6 +133,26 @@ func (c *Client) AddTorrent(ctx context.Context, m *metainfo.MetaInfo) (*Torrent
 	c.mu.Unlock()
 	t.start()
 	return t, nil
+}
+
+// releaseBudget returns n bytes to the in-flight budget and, if a torrent
+// went without for want of it, has every torrent but from refill its
+// peers' pipelines (from, whose lock the caller may hold, does so itself).
+func (c *Client) releaseBudget(from *Torrent, n int64) {
+	c.inflight.Add(-n)
+	if !c.starved.Swap(false) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.torrents {
+		if t != from {
+			select {
+			case t.refill <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 func (c *Client) torrent(ih [20]byte) *Torrent {

@@ -20,8 +20,9 @@ const (
 	minMaxOut = 4
 )
 
-// maintainLoop reviews peers once a tick, and connects to new addresses
-// whenever it is woken.
+// maintainLoop reviews peers once a tick, connects to new addresses
+// whenever it is woken, and refills pipelines when another torrent gave
+// back in-flight budget this one lacked.
 func (t *Torrent) maintainLoop(ctx context.Context) {
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
@@ -32,6 +33,10 @@ func (t *Torrent) maintainLoop(ctx context.Context) {
 			t.review(now, now.Sub(last))
 			last = now
 		case <-t.kick:
+		case <-t.refill:
+			t.mu.Lock()
+			t.fillAllLocked(time.Now())
+			t.mu.Unlock()
 		case <-ctx.Done():
 			return
 		}

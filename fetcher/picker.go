@@ -97,7 +97,7 @@ func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
 			ps = newPieceState(w.piece, size)
 			ps.buf = t.getBuf(size)
 			t.pieces[w.piece] = ps
-			t.inflight += int64(size)
+			t.c.inflight.Add(int64(size))
 		}
 		if ps.verifying || (ps.excluded[p] && t.othersHaveLocked(ps, p)) {
 			continue
@@ -156,7 +156,7 @@ func (t *Torrent) pickBackgroundLocked(p *peer) (*pieceState, int) {
 			ps = newPieceState(i, size)
 			ps.buf = t.getBuf(size)
 			t.pieces[i] = ps
-			t.inflight += int64(size)
+			t.c.inflight.Add(int64(size))
 		}
 		if ps.verifying || (ps.excluded[p] && t.othersHaveLocked(ps, p)) {
 			continue
@@ -169,7 +169,10 @@ func (t *Torrent) pickBackgroundLocked(p *peer) (*pieceState, int) {
 }
 
 // roomForLocked reports whether a piece of size bytes due at deadline may
-// be started within the in-flight memory budget. An urgent piece may go a
+// be started within the in-flight memory budget, which all torrents of the
+// client share (so that a mount of many torrents is bounded as one of a
+// single torrent is; checks in different torrents may race past it by a
+// piece or two). An urgent piece may go a
 // quarter past it, and a piece a read waits on now up to twice it, so that
 // readahead never starves the read itself; but at high rates nearly every
 // piece of a reader's window is urgent, so even those are bounded. With
@@ -185,7 +188,12 @@ func (t *Torrent) roomForLocked(size int, deadline, now time.Time) bool {
 	case !deadline.After(now.Add(urgentHorizon)):
 		limit = budget + budget/4
 	}
-	return t.inflight == 0 || t.inflight+int64(size) <= limit
+	inflight := t.c.inflight.Load()
+	if inflight == 0 || inflight+int64(size) <= limit {
+		return true
+	}
+	t.c.starved.Store(true)
+	return false
 }
 
 // slowLocked reports whether p is much slower than the fastest peer.

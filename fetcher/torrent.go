@@ -23,8 +23,9 @@ type Torrent struct {
 	storage Storage
 	bufPool sync.Pool // *[]byte of info.PieceLength bytes
 
-	kick chan struct{} // wakes the maintenance loop (cap 1)
-	ann  announcer
+	kick   chan struct{} // wakes the maintenance loop to dial (cap 1)
+	refill chan struct{} // wakes it to refill pipelines: the in-flight budget has room (cap 1)
+	ann    announcer
 
 	// Transfer totals for trackers.
 	uploaded, downloaded atomic.Int64
@@ -34,7 +35,6 @@ type Torrent struct {
 	have      peerwire.Bits
 	haveCount int
 	pieces    map[int]*pieceState          // being downloaded or verified
-	inflight  int64                        // bytes of buffers in pieces
 	waiters   map[int]*waiter              // readers blocked on a piece; those pieces are wanted now
 	unstored  map[int][]byte               // verified pieces on their way to storage, served from memory
 	memPieces map[int][]byte               // verified pieces storage refused, served from memory
@@ -75,6 +75,7 @@ func newTorrent(ctx context.Context, c *Client, m *metainfo.MetaInfo) (*Torrent,
 		log:       c.log.With("torrent", info.Name),
 		storage:   c.opts.Storage,
 		kick:      make(chan struct{}, 1),
+		refill:    make(chan struct{}, 1),
 		have:      peerwire.NewBitfield(info.NumPieces()),
 		pieces:    map[int]*pieceState{},
 		waiters:   map[int]*waiter{},

@@ -109,7 +109,7 @@ func (t *Torrent) pieceStored(i int, buf []byte, putErr error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.unstored, i)
-	t.inflight -= int64(len(buf))
+	t.c.releaseBudget(t, int64(len(buf)))
 	if putErr != nil {
 		t.log.Warn("cache refused a verified piece; keeping it in memory", "piece", i, "err", putErr)
 		t.keepInMemoryLocked(i, buf)

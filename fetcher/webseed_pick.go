@@ -150,7 +150,7 @@ func (ws *webseed) takePieceLocked(i int, deadline time.Time, whole bool, now ti
 		ps = newPieceState(i, size)
 		ps.buf = t.getBuf(size)
 		t.pieces[i] = ps
-		t.inflight += int64(size)
+		t.c.inflight.Add(int64(size))
 	}
 	if ps.verifying || ws.excludedLocked(ps) || ps.numFree == 0 || ps.numFree != ps.nblocks-ps.numGot || (whole && ps.numGot > 0) {
 		return nil, false // a peer is fetching it, or it is complete
