@@ -32,6 +32,13 @@ type Cache struct {
 	quit       chan struct{} // closed by Close to stop the writer
 	writerDone chan struct{} // closed by the writer when it returns
 
+	// touched counts bytes written or read through Badger's value-log
+	// mappings since the writer last trimmed them from our RSS; trimWake
+	// (cap 1) wakes the writer to trim (trim.go).
+	touched  atomic.Int64
+	trimWake chan struct{}
+	mapsDir  string // dir as /proc/self/maps names it; "" disables trimming
+
 	ops sync.WaitGroup // calls in flight; Close waits for them before closing db
 
 	bufs sync.Pool // *valueBuf for Put's encoded values (value.go)
@@ -118,6 +125,8 @@ func Open(dir string, opts Options) (*Cache, error) {
 		reqs:       make(chan *request),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
+		trimWake:   make(chan struct{}, 1),
+		mapsDir:    mappedDir(dir),
 	}
 	if err := c.checkVersion(); err != nil {
 		db.Close()

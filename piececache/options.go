@@ -34,6 +34,7 @@ type Options struct {
 	valueLogFileSize int64            // 0 = defaultValueLogFileSize
 	maxBatch         int              // 0 = defaultMaxBatch; 1 turns write batching off
 	now              func() time.Time // clock for use stamps; nil = time.Now
+	trimEvery        int64            // 0 = defaultTrimEvery; -1 never trims (trim.go)
 }
 
 const (

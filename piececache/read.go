@@ -71,6 +71,7 @@ func (c *Cache) ReadAt(ctx context.Context, ih [20]byte, piece int, p []byte, of
 		}
 		return 0, fmt.Errorf("piececache: piece %d of %x: %w", piece, ih, rerr)
 	}
+	c.noteTouched(n)
 	return n, rerr
 }
 

@@ -162,6 +162,9 @@ func (c *Cache) writeLoop() {
 			c.apply(batch)
 			clear(batch)
 			c.maybeEvict()
+			c.trimIfDue()
+		case <-c.trimWake:
+			c.trimIfDue()
 		case <-tick.C:
 			c.flushStamps()
 		case <-c.quit:
@@ -255,6 +258,11 @@ func (c *Cache) finish(puts []*request, commitErr error, stamp uint32) {
 		return
 	}
 	c.noteWrite(nil)
+	for _, r := range puts {
+		if r != nil {
+			c.touched.Add(int64(r.vlen))
+		}
+	}
 	sizes := make([]int64, len(puts))
 	err := c.db.View(func(txn *badger.Txn) error {
 		for i, r := range puts {
