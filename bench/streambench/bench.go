@@ -355,7 +355,12 @@ func (mt *mount) kill() {
 	ensureUnmounted(mt.dir)
 }
 
+// dropCaches writes back every dirty page, then drops the page cache.
+// Without the sync, what the last mount wrote would stay cached (dirty
+// pages cannot be dropped) and be written back during the next
+// measurement, competing with it.
 func dropCaches() error {
+	syscall.Sync()
 	return os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0)
 }
 
