@@ -21,11 +21,13 @@ import (
 	"github.com/torrentfs/torrentfs/piececache"
 )
 
-const cacheUsage = `Usage: torrentfs cache <stats|clear|verify> [flags]
+const cacheUsage = `Usage: torrentfs cache <stats|clear|verify|import> [flags]
 
   stats   size on disk, size limit, and what is held of each torrent
   clear   empty the cache, or drop one torrent: torrentfs cache clear [infohash]
   verify  re-hash every piece against its torrent's SHA-1 and drop bad ones
+  import  add a torrent's data already on disk, checked piece by piece:
+          torrentfs cache import <file.torrent> <dir>
 
 A cache in use by a running mount cannot be opened; unmount first.
 Run "torrentfs cache <command> --help" for flags and an example.
@@ -34,7 +36,7 @@ Run "torrentfs cache <command> --help" for flags and an example.
 func runCache(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, cacheUsage)
-		return fmt.Errorf("%w: cache needs a command: stats, clear or verify", errUsage)
+		return fmt.Errorf("%w: cache needs a command: stats, clear, verify or import", errUsage)
 	}
 	switch args[0] {
 	case "stats":
@@ -43,6 +45,8 @@ func runCache(args []string, stdout, stderr io.Writer) error {
 		return runCacheClear(args[1:], stdout, stderr)
 	case "verify":
 		return runCacheVerify(args[1:], stdout, stderr)
+	case "import":
+		return runCacheImport(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, cacheUsage)
 		return nil
@@ -117,7 +121,7 @@ func runCacheStats(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(tw, "Cache:\t%s\n", dir)
 	fmt.Fprintf(tw, "On disk:\t%s\n", sizeString(diskUsage(dir)))
 	if l := c.SavedLimit(); l > 0 {
-		fmt.Fprintf(tw, "Limit:\t%s (set by the last mount)\n", sizeString(l))
+		fmt.Fprintf(tw, "Limit:\t%s (set by the last mount or import)\n", sizeString(l))
 	} else {
 		fmt.Fprintf(tw, "Limit:\tunknown\n")
 	}
