@@ -34,6 +34,7 @@ type Client struct {
 	opts     Options
 	log      *slog.Logger
 	ln       net.Listener
+	bind     binder // outgoing connections come from the listening address (bind.go)
 	peerID   [20]byte
 	port     uint16
 	key      uint32 // tracker key: lets a tracker recognise us across IP changes
@@ -69,10 +70,15 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetcher: listen for peers: %w", err)
 	}
+	bind := newBinder(ln)
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = bind.httpClient()
+	}
 	c := &Client{
 		opts:     opts,
 		log:      opts.Logger,
 		ln:       ln,
+		bind:     bind,
 		peerID:   opts.PeerID,
 		port:     uint16(ln.Addr().(*net.TCPAddr).Port),
 		hashQ:    make(chan hashJob, 4*opts.HashWorkers),
@@ -80,7 +86,7 @@ func New(opts Options) (*Client, error) {
 		done:     make(chan struct{}),
 		torrents: map[metainfo.InfoHash]*Torrent{},
 		up:       newRateLimiter(opts.UploadRateLimit),
-		trackers: tracker.NewClient(tracker.Options{HTTPClient: opts.HTTPClient, Logger: opts.Logger.With("pkg", "tracker")}),
+		trackers: tracker.NewClient(tracker.Options{HTTPClient: opts.HTTPClient, Dial: bind.dialContext, Logger: opts.Logger.With("pkg", "tracker")}),
 	}
 	c.pins, _ = opts.Storage.(pinner)
 	if c.peerID == ([20]byte{}) {

@@ -69,7 +69,7 @@ func (c *Client) handleIncoming(ctx context.Context, conn net.Conn) {
 func (t *Torrent) dial(ctx context.Context, addr netip.AddrPort) (net.Conn, *bufio.Reader, peerwire.Handshake, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.c.opts.DialTimeout)
 	defer cancel()
-	var d net.Dialer
+	d := t.c.bind.dialer("tcp", addr.String(), 0)
 	conn, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		return nil, nil, peerwire.Handshake{}, fmt.Errorf("fetcher: dial %s: %w", addr, err)

@@ -73,7 +73,7 @@ func (r *resolver) runPeer(ctx context.Context, addr netip.AddrPort) (retry bool
 func (r *resolver) dial(ctx context.Context, addr netip.AddrPort) (net.Conn, *bufio.Reader, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.c.opts.DialTimeout)
 	defer cancel()
-	var d net.Dialer
+	d := r.c.bind.dialer("tcp", addr.String(), 0)
 	conn, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetcher: dial %s: %w", addr, err)

@@ -23,7 +23,9 @@ type Options struct {
 	MaxPeers int
 	// HashWorkers is how many goroutines check piece hashes. Default GOMAXPROCS.
 	HashWorkers int
-	// HTTPClient is used for HTTP trackers. Default: a client with a 30 s timeout.
+	// HTTPClient is used for HTTP trackers and web seeds. Default: a client
+	// with a 30 s timeout that connects from the listening address when
+	// ListenAddr names one (see binder).
 	HTTPClient *http.Client
 	// ReadTimeout turns a read that waited this long for its pieces into
 	// ErrReadTimeout. Default 0: wait as long as the caller's ctx allows.
@@ -72,9 +74,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HashWorkers <= 0 {
 		o.HashWorkers = runtime.GOMAXPROCS(0)
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 10 * time.Second

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -19,6 +20,9 @@ type Options struct {
 	// Logger receives debug records about UDP retransmissions and ignored
 	// datagrams; nil discards them.
 	Logger *slog.Logger
+	// Dial opens UDP tracker sockets (network "udp"); nil means a
+	// net.Dialer. HTTP trackers use HTTPClient's transport.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // BEP 15 timing.
@@ -40,6 +44,7 @@ const (
 type Client struct {
 	http *http.Client
 	log  *slog.Logger
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// Fixed after NewClient; tests shrink them.
 	udpTimeout time.Duration    // BEP 15's 15 s base timeout
@@ -61,6 +66,7 @@ func NewClient(opts Options) *Client {
 	c := &Client{
 		http:       opts.HTTPClient,
 		log:        opts.Logger,
+		dial:       opts.Dial,
 		udpTimeout: UDPTimeout,
 		udpRetries: UDPRetries,
 		now:        time.Now,
@@ -70,6 +76,10 @@ func NewClient(opts Options) *Client {
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.dial == nil {
+		var d net.Dialer
+		c.dial = d.DialContext
 	}
 	return c
 }

@@ -30,8 +30,7 @@ type udpSession struct {
 // dialUDP opens a socket to u's host. Closing the returned session also
 // stops its ctx watcher and waits for it.
 func (c *Client) dialUDP(ctx context.Context, u *url.URL) (*udpSession, func(), error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", u.Host)
+	conn, err := c.dial(ctx, "udp", u.Host)
 	if err != nil {
 		var oe *net.OpError
 		if errors.As(err, &oe) && ctx.Err() != nil {
@@ -39,7 +38,11 @@ func (c *Client) dialUDP(ctx context.Context, u *url.URL) (*udpSession, func(), 
 		}
 		return nil, nil, fmt.Errorf("tracker: dial %s: %w", redact(u), err)
 	}
-	uc := conn.(*net.UDPConn)
+	uc, ok := conn.(*net.UDPConn)
+	if !ok {
+		conn.Close()
+		return nil, nil, fmt.Errorf("tracker: dial %s: got a %T, not a UDP socket", redact(u), conn)
+	}
 	remote := uc.RemoteAddr().(*net.UDPAddr).AddrPort()
 	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
 	// A done ctx makes every pending and future read or write fail at
