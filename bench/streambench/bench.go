@@ -79,7 +79,7 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 		return nil, err
 	}
 	for i := range cfg.Seeders {
-		if err := s.startSeeder(ctx, &b.cl, fmt.Sprintf("127.0.0.%d", 2+i), 0); err != nil {
+		if err := b.startSeeder(ctx, fmt.Sprintf("127.0.0.%d", 2+i), 0); err != nil {
 			return nil, err
 		}
 	}
@@ -153,7 +153,7 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 	if cfg.has("player") {
 		if cfg.Throttle > 0 {
 			ip := fmt.Sprintf("127.0.0.%d", 2+cfg.Seeders)
-			if err := s.startSeeder(ctx, &b.cl, ip, cfg.Throttle); err != nil {
+			if err := b.startSeeder(ctx, ip, cfg.Throttle); err != nil {
 				return res, err
 			}
 			sd := s.seeders[len(s.seeders)-1]
@@ -353,6 +353,14 @@ func (b *bench) seqAndReread(ctx context.Context, res *results, k fsKind) error 
 func (mt *mount) kill() {
 	mt.proc.stop(syscall.SIGKILL, 0)
 	ensureUnmounted(mt.dir)
+}
+
+// startSeeder starts a seeder of the kind -seeder asks for.
+func (b *bench) startSeeder(ctx context.Context, ip string, rate int64) error {
+	if b.cfg.SeederKind == "torrentfs" {
+		return b.swarm.startTorrentFSSeeder(ctx, &b.cl, b.cfg.TorrentFSBin, ip, rate)
+	}
+	return b.swarm.startSeeder(ctx, &b.cl, ip, rate)
 }
 
 // dropCaches writes back every dirty page, then drops the page cache.

@@ -26,8 +26,9 @@ type config struct {
 	Only        []fsKind
 	Scenarios   []string
 	Seeders     int
-	Throttle    int64 // bytes/s of the player's throttled seeder
-	SeekOffset  int64 // requested; see effectiveSeek
+	SeederKind  string // "libtorrent" or "torrentfs"
+	Throttle    int64  // bytes/s of the player's throttled seeder
+	SeekOffset  int64  // requested; see effectiveSeek
 	PlayerRate  int64
 	PlayerChunk int
 	PlayerCap   time.Duration
@@ -104,7 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fl.Var(&size, "size", "size of the torrent's one file (e.g. 512MiB, 64MiB)")
 	fl.Var(&piece, "piece", "piece length, a power of two")
 	fl.IntVar(&cfg.Runs, "runs", 3, "runs per scenario and filesystem; figures are medians")
-	fl.IntVar(&cfg.Seeders, "seeders", 2, "unthrottled libtorrent seeders (each on its own loopback IP)")
+	fl.IntVar(&cfg.Seeders, "seeders", 2, "unthrottled seeders (each on its own loopback IP)")
+	fl.StringVar(&cfg.SeederKind, "seeder", "libtorrent", "what the seeders run: libtorrent (python3-libtorrent) or torrentfs (the -torrentfs binary, its cache filled by \"cache import\")")
 	fl.Var(&throttle, "throttle", "upload limit of the player scenario's extra seeder, bytes/s (0: no extra seeder)")
 	fl.Var(&seek, "seek", "offset of the seek read (scaled down to 300/512 of -size if beyond the file)")
 	fl.Var(&prate, "player-rate", "player's reading rate, bytes/s (5MB = 40 Mbit/s)")
@@ -135,6 +137,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if cfg.Size < 1<<20 {
 		return nil, fmt.Errorf("-size %d: want at least 1MiB", cfg.Size)
+	}
+	if cfg.SeederKind != "libtorrent" && cfg.SeederKind != "torrentfs" {
+		return nil, fmt.Errorf("-seeder %q: want libtorrent or torrentfs", cfg.SeederKind)
 	}
 	if cfg.Runs < 1 || cfg.Seeders < 1 || cfg.PlayerRate <= 0 || cfg.PlayerChunk <= 0 {
 		return nil, fmt.Errorf("-runs, -seeders, -player-rate and -player-chunk must be positive")

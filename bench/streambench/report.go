@@ -146,14 +146,18 @@ func markdown(cfg *config, res *results) string {
 		fmt.Fprintf(&b, ", %s", m.Btfs)
 	}
 	if m.Libtorrent != "" {
-		fmt.Fprintf(&b, ", libtorrent %s seeders", m.Libtorrent)
+		if cfg.SeederKind == "torrentfs" {
+			fmt.Fprintf(&b, ", torrentfs seeders")
+		} else {
+			fmt.Fprintf(&b, ", libtorrent %s seeders", m.Libtorrent)
+		}
 	}
 	fmt.Fprintf(&b, ". Load average %s at the start, %s at the end.", m.LoadStart, m.LoadEnd)
 	if cfg.Label != "" {
 		fmt.Fprintf(&b, " torrentfs %s.", cfg.Label)
 	}
 	fmt.Fprintf(&b, "\n\n")
-	fmt.Fprintf(&b, "One %s file in %s pieces; %d unthrottled TCP-only seeders on their own loopback IPs", sizeName(cfg.Size), sizeName(cfg.PieceLength), cfg.Seeders)
+	fmt.Fprintf(&b, "One %s file in %s pieces; %d unthrottled TCP-only %s seeders on their own loopback IPs", sizeName(cfg.Size), sizeName(cfg.PieceLength), cfg.Seeders, cfg.SeederKind)
 	if res.Swarm.Throttled != "" {
 		fmt.Fprintf(&b, " (the player also has a third, limited to %d B/s)", cfg.Throttle)
 	}

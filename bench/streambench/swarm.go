@@ -248,6 +248,51 @@ func (s *swarm) startSeeder(ctx context.Context, cl *cleanups, ip string, rate i
 		return fmt.Errorf("seeder printed port %q", portStr)
 	}
 	s.seeders = append(s.seeders, seeder{ip: ip, port: port, rate: rate})
+	return s.waitListed(ctx, p, ip, before)
+}
+
+// startTorrentFSSeeder runs torrentfs (bin) as a seeder on ip: its cache,
+// of its own, is filled with "torrentfs cache import" from the data file,
+// and it is mounted (mounting is how torrentfs runs) with an upload limit
+// of rate bytes/s (0: none). It returns once the tracker lists it.
+func (s *swarm) startTorrentFSSeeder(ctx context.Context, cl *cleanups, bin, ip string, rate int64) error {
+	// Beside the data, on tmpfs by default (see -seed-dir), so that
+	// dropping the page cache leaves the seeders as fast as before.
+	cache := filepath.Join(filepath.Dir(s.dataPath), "seed-cache-"+ip)
+	mnt := filepath.Join(s.dir, "seed-mnt-"+ip)
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		return err
+	}
+	size := max(2*s.size, 128<<20)
+	out, err := exec.CommandContext(ctx, bin, "cache", "import", "--cache-dir", cache, "--cache-size", strconv.FormatInt(size, 10),
+		s.torrentPath, filepath.Dir(s.dataPath)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("torrentfs cache import for the seeder on %s: %w\n%s", ip, err, out)
+	}
+	port, err := freePort(ip)
+	if err != nil {
+		return err
+	}
+	before, _ := s.trackerSeeders(ctx)
+	args := []string{"mount", "--cache-dir", cache, "--cache-size", strconv.FormatInt(size, 10), "--listen", fmt.Sprintf("%s:%d", ip, port)}
+	if rate > 0 {
+		args = append(args, "--upload-rate", strconv.FormatInt(rate, 10))
+	}
+	p, err := startProc(bin, procOptions{grace: 10 * time.Second}, append(args, s.torrentPath, mnt)...)
+	if err != nil {
+		return err
+	}
+	cl.push(func() {
+		p.stop(syscall.SIGTERM, 10*time.Second)
+		ensureUnmounted(mnt)
+	})
+	s.seeders = append(s.seeders, seeder{ip: ip, port: port, rate: rate})
+	return s.waitListed(ctx, p, ip, before)
+}
+
+// waitListed waits until the tracker lists more than before seeders, the
+// newest being p's on ip.
+func (s *swarm) waitListed(ctx context.Context, p *proc, ip string, before int) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		n, err := s.trackerSeeders(ctx)
