@@ -73,6 +73,9 @@ func (t *Torrent) fillPeerNLocked(p *peer, now time.Time, n int) int {
 // pickLocked chooses the block to ask p for next, or returns nil.
 func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
 	wl := t.wantListLocked()
+	if ps, b := t.pickLateLocked(p, wl, now); ps != nil {
+		return ps, b
+	}
 	for i := t.pickFrom; i < len(wl); i++ {
 		w := wl[i]
 		if i == t.pickFrom && t.exhaustedLocked(w.piece) {
@@ -106,28 +109,35 @@ func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
 			return ps, b
 		}
 	}
-	// Every wanted block is asked for. For pieces already due, ask p too
-	// for blocks that are late from another peer; the loser is cancelled.
+	if t.c.opts.Background {
+		return t.pickBackgroundLocked(p)
+	}
+	return nil, -1
+}
+
+// pickLateLocked gives a piece a read waits on priority over readahead:
+// when every block of a due piece is asked for, and one of them is late at
+// its peer (or that peer is slow), p asks for it too; the loser is
+// cancelled. Due pieces with blocks nobody was asked for are served by
+// pickLocked's main loop.
+func (t *Torrent) pickLateLocked(p *peer, wl []want, now time.Time) (*pieceState, int) {
+	if t.slowLocked(p) {
+		return nil, -1 // a duplicate from a slow peer would arrive late too
+	}
 	for _, w := range wl {
 		if w.deadline.After(now) {
 			break
 		}
 		ps := t.pieces[w.piece]
-		if ps == nil || ps.verifying || !p.hasLocked(w.piece) || ps.excluded[p] {
+		if ps == nil || ps.numFree > 0 || ps.verifying || !p.hasLocked(w.piece) || ps.excluded[p] {
 			continue
 		}
 		if p.peerChoking && !p.allowedFast[uint32(w.piece)] {
 			continue
 		}
-		if t.slowLocked(p) {
-			continue // a duplicate from a slow peer would arrive late too
-		}
-		if b := ps.lateBlock(p, now); b >= 0 {
+		if b := ps.lateBlock(p, now, t.slowLocked); b >= 0 {
 			return ps, b
 		}
-	}
-	if t.c.opts.Background {
-		return t.pickBackgroundLocked(p)
 	}
 	return nil, -1
 }
