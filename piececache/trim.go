@@ -29,7 +29,11 @@ import (
 // value-log GC or DropPrefix drops one, or at Close), and every Badger
 // write is made by the writer goroutine. trim runs on that goroutine,
 // between writes, and reads /proc/self/maps afresh each time; it touches
-// only shared mappings of *.vlog files in the cache directory.
+// only shared mappings of *.vlog files in the cache directory. Keep it so:
+// a Badger iterator open while value-log GC runs would defer the deletion
+// (and munmap) of a rewritten file to the iterator's Close, on another
+// goroutine; the cache opens iterators only in Open, before the writer
+// starts.
 
 // defaultTrimEvery is how many bytes are written or read between trims.
 const defaultTrimEvery = 16 << 20
