@@ -133,7 +133,7 @@ const uploadBatch = 16
 // rate limit grants them. Waiting for the limit never holds back control
 // messages (our requests, haves, chokes).
 func (p *peer) writeLoop(ctx context.Context) {
-	var buf, spare []byte
+	var buf, spare, scratch []byte
 	var ups []peerwire.Message
 	keepalive := time.NewTimer(keepaliveEvery)
 	defer keepalive.Stop()
@@ -147,16 +147,32 @@ func (p *peer) writeLoop(ctx context.Context) {
 		ups = append(ups[:0], p.uploads[:n]...)
 		p.uploads = p.uploads[n:]
 		p.outMu.Unlock()
-		for _, up := range ups {
-			var err error
-			if buf, err = p.t.appendBlock(ctx, buf, up); err != nil {
-				p.log.Debug("cannot serve request", "index", up.Index, "err", err)
-				if p.fast {
-					buf = peerwire.AppendMessage(buf, &peerwire.Message{ID: peerwire.Reject, Index: up.Index, Begin: up.Begin, Length: up.Length})
+		for i := 0; i < len(ups); {
+			run := ups[i : i+runLen(ups[i:])]
+			i += len(run)
+			if len(run) > 1 {
+				out, err := p.t.appendRun(ctx, buf, run, &scratch)
+				if err == nil {
+					buf = out
+					for _, up := range run {
+						p.ch.sent.Add(int64(up.Length))
+					}
+					continue
 				}
-				continue
 			}
-			p.ch.sent.Add(int64(up.Length))
+			// One request, or a run that failed as a whole: block by block,
+			// so that only the blocks that cannot be served are rejected.
+			for _, up := range run {
+				var err error
+				if buf, err = p.t.appendBlock(ctx, buf, up); err != nil {
+					p.log.Debug("cannot serve request", "index", up.Index, "err", err)
+					if p.fast {
+						buf = peerwire.AppendMessage(buf, &peerwire.Message{ID: peerwire.Reject, Index: up.Index, Begin: up.Begin, Length: up.Length})
+					}
+					continue
+				}
+				p.ch.sent.Add(int64(up.Length))
+			}
 		}
 		if len(buf) == 0 {
 			spare = buf
