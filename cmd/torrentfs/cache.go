@@ -80,7 +80,13 @@ func openExistingCache(dir string) (*piececache.Cache, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("cache directory: %w", err)
 	}
-	c, err := piececache.Open(dir, piececache.Options{Logger: slog.New(slog.DiscardHandler)})
+	return openCacheDir(dir, 0)
+}
+
+// openCacheDir opens the cache in dir for a cache command, with limit
+// maxBytes (0: none), and turns a damaged or incompatible cache into advice.
+func openCacheDir(dir string, maxBytes int64) (*piececache.Cache, error) {
+	c, err := piececache.Open(dir, piececache.Options{Logger: slog.New(slog.DiscardHandler), MaxBytes: maxBytes})
 	if errors.Is(err, piececache.ErrDamaged) || errors.Is(err, piececache.ErrVersion) {
 		return nil, fmt.Errorf("%w (torrentfs cache clear --cache-dir %s empties it)", err, dir)
 	}

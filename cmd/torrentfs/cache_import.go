@@ -2,18 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/torrentfs/torrentfs/fetcher"
 	"github.com/torrentfs/torrentfs/metainfo"
-	"github.com/torrentfs/torrentfs/piececache"
 )
 
 // runCacheImport puts the pieces of a torrent that are already on disk
@@ -31,7 +27,7 @@ func runCacheImport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	src, data := fs.Arg(0), fs.Arg(1)
-	if strings.HasPrefix(src, "magnet:") {
+	if isMagnet(src) {
 		return fmt.Errorf("%w: cache import needs a .torrent file, not a magnet link (mount the magnet once, or use the .torrent)", errUsage)
 	}
 	mi, err := metainfo.ReadFile(src)
@@ -47,10 +43,7 @@ func runCacheImport(args []string, stdout, stderr io.Writer) error {
 	if limit == 0 {
 		limit = defaultCacheSize(*dir)
 	}
-	c, err := piececache.Open(*dir, piececache.Options{Logger: slog.New(slog.DiscardHandler), MaxBytes: limit})
-	if errors.Is(err, piececache.ErrDamaged) || errors.Is(err, piececache.ErrVersion) {
-		return fmt.Errorf("%w (torrentfs cache clear --cache-dir %s empties it)", err, *dir)
-	}
+	c, err := openCacheDir(*dir, limit)
 	if err != nil {
 		return err
 	}

@@ -18,9 +18,14 @@ type source struct {
 	magnet *metainfo.Magnet   // or a magnet link
 }
 
+// isMagnet reports whether arg is a magnet link rather than a file name.
+func isMagnet(arg string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(arg)), "magnet:")
+}
+
 // loadSource reads a .torrent file or parses a magnet link.
 func loadSource(arg string) (source, error) {
-	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(arg)), "magnet:") {
+	if isMagnet(arg) {
 		m, err := metainfo.ParseMagnet(arg)
 		return source{magnet: m}, err
 	}
