@@ -33,9 +33,9 @@ type Options struct {
 	// DialTimeout bounds a TCP connect plus handshake. Default 10 s.
 	DialTimeout time.Duration
 	// MaxInFlightBytes bounds the memory of pieces being downloaded but
-	// not yet stored, over all the client's torrents together. Pieces due within half a second may take it a quarter
-	// past, and a piece a reader waits for right now up to twice it.
-	// Default 16 MiB.
+	// not yet stored, over all the client's torrents together. Pieces due
+	// within half a second may take it a quarter past, and a piece a
+	// reader waits for right now up to twice it. Default 16 MiB.
 	MaxInFlightBytes int64
 	// DisableTrackers turns off announcing, for tests that add peers by hand.
 	DisableTrackers bool

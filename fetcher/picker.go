@@ -93,14 +93,9 @@ func (t *Torrent) pickLocked(p *peer, now time.Time) (*pieceState, int) {
 		}
 		ps := t.pieces[w.piece]
 		if ps == nil {
-			size := int(t.info.PieceSize(w.piece))
-			if !t.roomForLocked(size, w.deadline, now) {
+			if ps = t.startPieceLocked(w.piece, w.deadline, now); ps == nil {
 				continue
 			}
-			ps = newPieceState(w.piece, size)
-			ps.buf = t.getBuf(size)
-			t.pieces[w.piece] = ps
-			t.c.inflight.Add(int64(size))
 		}
 		if ps.verifying || (ps.excluded[p] && t.othersHaveLocked(ps, p)) {
 			continue
@@ -159,14 +154,9 @@ func (t *Torrent) pickBackgroundLocked(p *peer) (*pieceState, int) {
 		}
 		ps := t.pieces[i]
 		if ps == nil {
-			size := int(t.info.PieceSize(i))
-			if !t.roomForLocked(size, time.Time{}, time.Time{}) {
+			if ps = t.startPieceLocked(i, time.Time{}, time.Time{}); ps == nil {
 				return nil, -1
 			}
-			ps = newPieceState(i, size)
-			ps.buf = t.getBuf(size)
-			t.pieces[i] = ps
-			t.c.inflight.Add(int64(size))
 		}
 		if ps.verifying || (ps.excluded[p] && t.othersHaveLocked(ps, p)) {
 			continue
@@ -178,16 +168,31 @@ func (t *Torrent) pickBackgroundLocked(p *peer) (*pieceState, int) {
 	return nil, -1
 }
 
+// startPieceLocked starts downloading piece i, due at deadline (zero:
+// none), with a buffer out of the in-flight budget, or returns nil if the
+// budget has no room for it (see roomForLocked).
+func (t *Torrent) startPieceLocked(i int, deadline, now time.Time) *pieceState {
+	size := int(t.info.PieceSize(i))
+	if !t.roomForLocked(size, deadline, now) {
+		return nil
+	}
+	ps := newPieceState(i, size)
+	ps.buf = t.getBuf(size)
+	t.pieces[i] = ps
+	t.c.inflight.Add(int64(size))
+	return ps
+}
+
 // roomForLocked reports whether a piece of size bytes due at deadline may
 // be started within the in-flight memory budget, which all torrents of the
 // client share (so that a mount of many torrents is bounded as one of a
 // single torrent is; checks in different torrents may race past it by a
-// piece or two). An urgent piece may go a
-// quarter past it, and a piece a read waits on now up to twice it, so that
-// readahead never starves the read itself; but at high rates nearly every
-// piece of a reader's window is urgent, so even those are bounded. With
-// nothing in flight any piece may start, however large. A zero deadline
-// means none: the piece is fetched in the background or as an extension.
+// piece or two). An urgent piece may go a quarter past it, and a piece a
+// read waits on now up to twice it, so that readahead never starves the
+// read itself; but at high rates nearly every piece of a reader's window
+// is urgent, so even those are bounded. With nothing in flight any piece
+// may start, however large. A zero deadline means none: the piece is
+// fetched in the background or as an extension.
 func (t *Torrent) roomForLocked(size int, deadline, now time.Time) bool {
 	budget := t.c.opts.MaxInFlightBytes
 	limit := budget

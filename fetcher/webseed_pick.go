@@ -143,14 +143,9 @@ func (ws *webseed) takePieceLocked(i int, deadline time.Time, whole bool, now ti
 	}
 	ps := t.pieces[i]
 	if ps == nil {
-		size := int(t.info.PieceSize(i))
-		if !t.roomForLocked(size, deadline, now) {
+		if ps = t.startPieceLocked(i, deadline, now); ps == nil {
 			return nil, true
 		}
-		ps = newPieceState(i, size)
-		ps.buf = t.getBuf(size)
-		t.pieces[i] = ps
-		t.c.inflight.Add(int64(size))
 	}
 	if ps.verifying || ws.excludedLocked(ps) || ps.numFree == 0 || ps.numFree != ps.nblocks-ps.numGot || (whole && ps.numGot > 0) {
 		return nil, false // a peer is fetching it, or it is complete
