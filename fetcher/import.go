@@ -41,31 +41,39 @@ func Import(ctx context.Context, st Storage, mi *metainfo.MetaInfo, dir string, 
 		if err := ctx.Err(); err != nil {
 			return stats, fmt.Errorf("fetcher: import: %w", err)
 		}
-		switch {
-		case st.Has(mi.InfoHash, p):
-			stats.Held++
-		default:
-			data := buf[:info.PieceSize(p)]
-			ok, err := files.readPiece(p, data)
-			switch {
-			case err != nil:
-				return stats, err
-			case !ok:
-				stats.Missing++
-			case !info.VerifyPiece(p, data):
-				stats.Bad++
-			default:
-				if err := st.Put(ctx, mi.InfoHash, p, data); err != nil {
-					return stats, fmt.Errorf("fetcher: import: storing piece %d: %w", p, err)
-				}
-				stats.Stored++
-			}
+		if err := importPiece(ctx, st, mi, p, files, buf, &stats); err != nil {
+			return stats, err
 		}
 		if progress != nil {
 			progress(p+1, n)
 		}
 	}
 	return stats, nil
+}
+
+// importPiece does Import's work for piece p, counting the outcome in
+// stats; buf holds at least a piece.
+func importPiece(ctx context.Context, st Storage, mi *metainfo.MetaInfo, p int, files *diskFiles, buf []byte, stats *ImportStats) error {
+	if st.Has(mi.InfoHash, p) {
+		stats.Held++
+		return nil
+	}
+	data := buf[:mi.Info.PieceSize(p)]
+	ok, err := files.readPiece(p, data)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		stats.Missing++
+	case !mi.Info.VerifyPiece(p, data):
+		stats.Bad++
+	default:
+		if err := st.Put(ctx, mi.InfoHash, p, data); err != nil {
+			return fmt.Errorf("fetcher: import: storing piece %d: %w", p, err)
+		}
+		stats.Stored++
+	}
+	return nil
 }
 
 // diskFiles reads a torrent's byte stream from its files on disk. Files
