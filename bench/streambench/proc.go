@@ -37,32 +37,28 @@ func startProc(name string, opts procOptions, args ...string) (*proc, error) {
 	}
 	p := &proc{name: name, cmd: cmd, out: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
 	var out io.Writer = p.out
+	closeLog := func() {}
 	if opts.log != nil {
 		out = io.MultiWriter(p.out, opts.log)
+		closeLog = func() { opts.log.Close() }
 	}
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if opts.stdin {
 		w, err := cmd.StdinPipe()
 		if err != nil {
-			if opts.log != nil {
-				opts.log.Close()
-			}
+			closeLog()
 			return nil, fmt.Errorf("stdin pipe for %s: %w", name, err)
 		}
 		p.stdin = w
 	}
 	if err := cmd.Start(); err != nil {
-		if opts.log != nil {
-			opts.log.Close()
-		}
+		closeLog()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	go func() {
 		p.err = cmd.Wait() // returns once the output has been copied
-		if opts.log != nil {
-			opts.log.Close()
-		}
+		closeLog()
 		close(p.done)
 	}()
 	return p, nil
