@@ -16,11 +16,13 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Cache is a persistent store of verified pieces in a Badger database. Its
-// methods are safe for concurrent use.
+// Cache is a persistent store of verified pieces: one file per piece,
+// indexed in a Badger database (files.go). Its methods are safe for
+// concurrent use.
 //
-// All writes to Badger go through one goroutine (writer.go), which Close
-// stops; reads go straight to Badger.
+// Put writes a piece's file on the caller's goroutine; every write to
+// Badger goes through one goroutine (writer.go), which Close stops. Reads
+// find the file in the in-memory index and read it directly.
 type Cache struct {
 	dir  string
 	db   *badger.DB
@@ -32,22 +34,14 @@ type Cache struct {
 	quit       chan struct{} // closed by Close to stop the writer
 	writerDone chan struct{} // closed by the writer when it returns
 
-	// touched counts bytes written or read through Badger's value-log
-	// mappings since the writer last trimmed them from our RSS; trimWake
-	// (cap 1) wakes the writer to trim (trim.go).
-	touched  atomic.Int64
-	trimWake chan struct{}
-	mapsDir  string // dir as /proc/self/maps names it; "" disables trimming
-
 	ops sync.WaitGroup // calls in flight; Close waits for them before closing db
 
-	bufs sync.Pool // *valueBuf for Put's encoded values (value.go)
+	seq     atomic.Uint64 // the last piece file sequence number handed out (files.go)
+	scratch sync.Pool     // *[]byte for reads of partial chunks (value.go)
 
-	// garbage counts value bytes deleted or overwritten since the last
-	// value-log GC. Only the writer goroutine touches it.
-	garbage int64
-	// overhead is what the directory took on disk beyond the live pieces
-	// when last measured (evict.go). Only the writer goroutine touches it.
+	// overhead is what the directory took on disk beyond the live pieces'
+	// files when last measured (evict.go): Badger's files and the piece
+	// directories. Only the writer goroutine touches it.
 	overhead int64
 
 	// failure is the last write error, until a write succeeds again; Put
@@ -125,8 +119,6 @@ func Open(dir string, opts Options) (*Cache, error) {
 		reqs:       make(chan *request),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
-		trimWake:   make(chan struct{}, 1),
-		mapsDir:    mappedDir(dir),
 	}
 	if err := c.checkVersion(); err != nil {
 		db.Close()
@@ -140,6 +132,11 @@ func Open(dir string, opts Options) (*Cache, error) {
 		return nil, err
 	}
 	c.idx = idx
+	if err := c.matchFiles(); err != nil {
+		db.Close()
+		lock.unlock()
+		return nil, err
+	}
 	c.saveLimit()
 	go c.writeLoop()
 	return c, nil
@@ -186,12 +183,13 @@ func (c *Cache) checkVersion() error {
 	return err
 }
 
-// loadIndex lists the held pieces with a key-only iteration and orders
-// them by their persisted use stamps (pieces without one count as oldest).
+// loadIndex lists the held pieces and their files, and orders them by
+// their persisted use stamps (pieces without one count as oldest).
 func (c *Cache) loadIndex() (*index, error) {
 	type entry struct {
 		id    pieceID
-		size  int64
+		seq   uint64
+		plen  int
 		stamp uint32
 	}
 	var entries []entry
@@ -222,12 +220,23 @@ func (c *Cache) loadIndex() (*index, error) {
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			ih, piece, ok := parsePieceKey(item.Key())
+			var seq uint64
+			var plen int
+			if ok {
+				err := item.Value(func(v []byte) error { // small: kept in the LSM tree
+					seq, plen, ok = decodePieceValue(v)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
 			if !ok {
-				c.log.Warn("piececache: ignoring malformed key", "key", fmt.Sprintf("%x", item.Key()))
+				c.log.Warn("piececache: ignoring malformed index entry", "key", fmt.Sprintf("%x", item.Key()))
 				continue
 			}
 			id := pieceID{ih, piece}
-			entries = append(entries, entry{id, item.EstimatedSize(), stamps[id]})
+			entries = append(entries, entry{id, seq, plen, stamps[id]})
 		}
 		return nil
 	})
@@ -239,10 +248,53 @@ func (c *Cache) loadIndex() (*index, error) {
 	slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(a.stamp, b.stamp) })
 	idx := newIndex()
 	for _, e := range entries {
-		idx.add(e.id, e.size)
+		idx.add(e.id, fileBytes(e.plen))
+		idx.setSeq(e.id, e.seq)
 		idx.setStamp(e.id, e.stamp)
 	}
 	return idx, nil
+}
+
+// matchFiles reconciles the index with the piece files after a crash (see
+// files.go): it deletes files the index does not name, forgets pieces
+// whose file is missing, and sets the next sequence number past every one
+// in use. It runs in Open, before the writer starts.
+func (c *Cache) matchFiles() error {
+	files, err := pieceFiles(c.dir)
+	if err != nil {
+		return &DamagedError{Dir: c.dir, Err: fmt.Errorf("list piece files: %w", err)}
+	}
+	var maxSeq uint64
+	named := make(map[uint64]bool, c.idx.pieces)
+	var missing []pieceID
+	for _, n := range c.idx.nodes {
+		if n.t == nil {
+			continue
+		}
+		maxSeq = max(maxSeq, n.seq)
+		named[n.seq] = true
+		if !files[n.seq] {
+			missing = append(missing, pieceID{n.t.ih, n.piece})
+		}
+	}
+	for _, id := range missing {
+		c.idx.remove(id)
+	}
+	if len(missing) > 0 {
+		c.log.Warn("piececache: forgetting pieces whose files are missing", "pieces", len(missing))
+		if err := c.deletePieces(missing); err != nil {
+			return &DamagedError{Dir: c.dir, Err: fmt.Errorf("forget pieces without files: %w", err)}
+		}
+	}
+	for seq := range files {
+		maxSeq = max(maxSeq, seq)
+		if !named[seq] {
+			c.removePieceFile(seq)
+		}
+	}
+	removeEmptyPieceDirs(c.dir)
+	c.seq.Store(maxSeq)
+	return nil
 }
 
 // begin registers a call in flight, or fails if the cache is closed.

@@ -169,23 +169,22 @@ func TestUnknownFormatVersion(t *testing.T) {
 	l.unlock()
 }
 
-// corruptStored rewrites the stored value of a piece through Badger,
-// applying f to the encoded value, as bit rot or a torn write would.
+// corruptStored rewrites the file of a piece, applying f to its bytes, as
+// bit rot or a torn write would.
 func corruptStored(t *testing.T, c *Cache, ih [20]byte, piece int, f func(v []byte) []byte) {
 	t.Helper()
-	key := pieceKey(ih, uint32(piece))
-	err := c.db.Update(func(txn *badger.Txn) error {
-		item, err := txn.Get(key)
-		if err != nil {
-			return err
-		}
-		v, err := item.ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		return txn.Set(key, f(v))
-	})
+	c.mu.Lock()
+	seq, ok := c.idx.seqOf(pieceID{ih, uint32(piece)})
+	c.mu.Unlock()
+	if !ok {
+		t.Fatalf("piece %d not held", piece)
+	}
+	path := c.piecePath(seq)
+	v, err := os.ReadFile(path)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, f(v), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -254,8 +253,8 @@ func TestCorruptHeader(t *testing.T) {
 	}
 }
 
-// TestCorruptOnDisk flips a byte of a piece inside Badger's value log file
-// while the cache is closed: the reopened cache must not serve it.
+// TestCorruptOnDisk flips a byte of a piece inside its file while the
+// cache is closed: the reopened cache must not serve it.
 func TestCorruptOnDisk(t *testing.T) {
 	defer leakcheck.Check(t)()
 	dir := t.TempDir()
@@ -269,9 +268,9 @@ func TestCorruptOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	vlogs, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	files, _ := filepath.Glob(filepath.Join(dir, piecesDir, "*", "*"))
 	flipped := false
-	for _, name := range vlogs {
+	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
@@ -285,7 +284,7 @@ func TestCorruptOnDisk(t *testing.T) {
 		}
 	}
 	if !flipped {
-		t.Fatalf("piece bytes not found in %v", vlogs)
+		t.Fatalf("piece bytes not found in %v", files)
 	}
 
 	var logs syncBuffer
@@ -295,9 +294,8 @@ func TestCorruptOnDisk(t *testing.T) {
 	}
 	defer func() {
 		c.Close()
-		// Badger's own complaint went to our logger, and so did ours.
-		if s := logs.String(); !strings.Contains(s, "component=badger") || !strings.Contains(s, "forgetting corrupt piece") {
-			t.Errorf("log does not show Badger's error and the forgotten piece:\n%s", s)
+		if s := logs.String(); !strings.Contains(s, "forgetting corrupt piece") {
+			t.Errorf("log does not show the forgotten piece:\n%s", s)
 		}
 	}()
 	got := make([]byte, len(data))

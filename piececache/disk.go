@@ -15,20 +15,19 @@ import (
 // commits, the cache writes normally again (the user freed space). Reads
 // of stored pieces never depend on this.
 
-// Badger writes its value log and memtables through mmap of files it
-// extends with ftruncate, which allocates no blocks: on a full file system
-// the first store to an unallocated page kills the process with SIGBUS
-// (measured on a full tmpfs). So the writer never lets Badger near a full
-// disk: before each batch it asks statfs for the free space and refuses
-// the batch with ErrDiskFull unless a reserve remains, enough for the rest
-// of the current value-log file, the batch itself and the memtables'
-// logs and flushed tables. Another program filling the disk between the
-// check and the write can still crash us; nothing short of
-// preallocation, which Badger does not offer, prevents that.
+// Piece files are written with write(2), which fails cleanly with ENOSPC.
+// Badger, though, writes its value log and memtables through mmap of files
+// it extends with ftruncate, which allocates no blocks: on a full file
+// system the first store to an unallocated page kills the process with
+// SIGBUS (measured on a full tmpfs). So Put never lets the disk fill: it
+// asks statfs for the free space and refuses the piece with ErrDiskFull
+// unless a reserve for Badger remains besides the piece itself. Another
+// program filling the disk between the check and Badger's write can still
+// crash us; nothing short of preallocation, which Badger does not offer,
+// prevents that.
 
-// spaceReserve is the free space the writer leaves untouched, besides
-// the batch: one value-log file, plus room for Badger's memtable logs and
-// the tables flushed from them.
+// spaceReserve is the free space Put leaves untouched: one value-log file,
+// plus room for Badger's memtable logs and the tables flushed from them.
 func (c *Cache) spaceReserve() int64 { return c.valueLogFileSize() + 32<<20 }
 
 // checkSpace returns an error wrapping ErrDiskFull if writing n more bytes
@@ -40,7 +39,7 @@ func (c *Cache) checkSpace(n int64) error {
 	}
 	free := int64(st.Bavail) * int64(st.Bsize)
 	if need := n + c.spaceReserve(); free < need {
-		return fmt.Errorf("%w: %d MiB free in %s, the cache keeps %d MiB free so that Badger never meets a full disk",
+		return fmt.Errorf("%w: %d MiB free in %s, the cache keeps %d MiB free so that its index never meets a full disk",
 			ErrDiskFull, free>>20, c.dir, need>>20)
 	}
 	return nil

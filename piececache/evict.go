@@ -10,18 +10,17 @@ import (
 )
 
 // Eviction runs on the writer goroutine, after each batch of writes (and
-// once at start-up), when Stats().Bytes exceeds Options.MaxBytes. It drops
-// the least recently used pieces until Bytes is at most 90% of MaxBytes,
-// so that the costly space reclamation below runs once per tenth of
-// MaxBytes written rather than after every Put.
+// once at start-up), when Stats().Bytes plus the overhead exceeds
+// Options.MaxBytes. It drops the least recently used pieces until Bytes is
+// at most 90% of MaxBytes: their index entries go in one transaction, then
+// their files, which gives the space back at once.
 //
-// Deleting keys alone frees no disk space: the pieces live in the value
-// log, and Badger's value-log GC only picks files that compaction has given
-// discard statistics, which barely happens when values are outside the LSM
-// tree. What works (shared/NOTES.md): write a marker key, DropPrefix it,
-// which flushes the memtables and compacts, then RunValueLogGC until it
-// finds nothing to rewrite. DropPrefix fails concurrent writes with
-// ErrBlockedWrites, which is why only the writer goroutine may run it.
+// Badger's own value log holds only info dictionaries now; DeleteTorrent
+// reclaims their space (reclaim below). What works for that
+// (shared/NOTES.md): write a marker key, DropPrefix it, which flushes the
+// memtables and compacts, then RunValueLogGC until it finds nothing to
+// rewrite. DropPrefix fails concurrent writes with ErrBlockedWrites, which
+// is why only the writer goroutine may run it.
 
 // gcMarker is the key written and dropped to make Badger compact.
 var gcMarker = []byte{metaPrefix, 'g', 'c'}
@@ -31,47 +30,23 @@ var gcMarker = []byte{metaPrefix, 'g', 'c'}
 const maxGCRounds = 64
 
 // maybeEvict evicts down to the low-water mark if the cache is over its
-// limit, then reclaims disk space if enough value bytes have died
-// (evicted, forgotten or overwritten) since the last time.
-//
-// The limit is on disk usage as du counts it, so eviction counts, besides
-// the live pieces, the overhead measured on disk after the last
-// reclamation: dead values GC has not reclaimed yet and Badger's own
-// files.
+// limit. The limit is on disk usage as du counts it, so eviction counts,
+// besides the live pieces' files, the overhead measured on disk after the
+// last eviction: Badger's files and the piece directories.
 func (c *Cache) maybeEvict() {
 	start := time.Now()
 	evicted, freed := c.evict()
-	rounds := -1
-	// Value-log GC only rewrites a file at least half dead, so reclaiming
-	// before half a file's worth is dead would be wasted work.
-	if c.garbage >= c.valueLogFileSize()/2 {
-		rounds = c.reclaim(0.5)
-		c.garbage = 0
-	}
-	if c.opts.MaxBytes > 0 && (evicted > 0 || rounds >= 0) {
+	if evicted > 0 {
 		c.measureOverhead()
-		// GC at 0.5 leaves files less than half dead alone, and only sees
-		// what compaction told it about; if the overhead grows past half a
-		// file, rewrite files with a tenth dead too.
-		if c.overhead > c.valueLogFileSize()/2 {
-			rounds = max(rounds, 0) + c.reclaim(0.1)
-			c.measureOverhead()
-		}
-	}
-	if evicted > 0 || rounds >= 0 {
 		c.log.Debug("piececache: evicted least recently used pieces",
-			"pieces", evicted, "bytes", freed, "gc_rounds", rounds, "overhead", c.overhead, "took", time.Since(start))
+			"pieces", evicted, "bytes", freed, "overhead", c.overhead, "took", time.Since(start))
 	}
 }
 
 // measureOverhead sets c.overhead to what the directory takes on disk
-// beyond the live pieces.
+// beyond the live pieces' files.
 func (c *Cache) measureOverhead() {
-	du := dirBytes(c.dir)
-	c.mu.Lock()
-	live := c.idx.bytes
-	c.mu.Unlock()
-	c.overhead = max(du-live, 0)
+	c.overhead = dirBytes(c.dir) + pieceDirsBytes(c.dir)
 }
 
 // evict deletes least recently used pieces, if Bytes plus the measured
@@ -91,20 +66,28 @@ func (c *Cache) evict() (pieces int, freed int64) {
 	}
 	victims, freed := c.idx.evictTo(max(lowWater(limit)-c.overhead, limit/2))
 	c.mu.Unlock()
-	// From here on Has and ReadAt no longer see the victims.
-	if err := c.deletePieces(victims); err != nil {
-		c.log.Warn("piececache: evicting pieces", "pieces", len(victims), "err", err)
-		return 0, 0
+	// From here on Has and ReadAt no longer see the victims. Their files go
+	// even if their index entries could not: the next Open forgets
+	// entries without files.
+	ids := make([]pieceID, len(victims))
+	for i, v := range victims {
+		ids[i] = v.id
 	}
-	c.garbage += freed
+	if err := c.deletePieces(ids); err != nil {
+		c.log.Warn("piececache: evicting pieces", "pieces", len(victims), "err", err)
+	}
+	for _, v := range victims {
+		c.removePieceFile(v.seq)
+	}
 	return len(victims), freed
 }
 
 // lowWater is what eviction brings Bytes down to: 90% of the limit.
 func lowWater(limit int64) int64 { return limit - limit/10 }
 
-// dirBytes is what du counts for dir's files (allocated blocks); Badger
-// keeps a few dozen files at most, so this is cheap.
+// dirBytes is what du counts for dir's entries, not descending into
+// directories (allocated blocks); Badger keeps a few dozen files at most,
+// so this is cheap.
 func dirBytes(dir string) int64 {
 	entries, err := os.ReadDir(dir)
 	if err != nil {

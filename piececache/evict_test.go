@@ -21,10 +21,16 @@ import (
 func diskUsage(t *testing.T, dir string) (allocated, apparent int64) {
 	t.Helper()
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // deleted by the writer meanwhile
+		}
+		if err != nil {
 			return err
 		}
 		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}

@@ -63,3 +63,10 @@ func allocated(path string) int64 {
 	}
 	return 0
 }
+
+// aboutBytes reports whether got is what a store may count for pieces
+// pieces holding want bytes in all: Memory counts the bytes, Cache their
+// files' headers too, in whole blocks.
+func aboutBytes(got, want int64, pieces int) bool {
+	return got >= want && got <= want+int64(pieces)*(diskBlock+1024)
+}

@@ -16,7 +16,7 @@ type pieceID struct {
 // and their order of last use. It does no I/O and no locking: its owner
 // guards it with a mutex.
 //
-// It is compact, about 40 bytes a piece, so that a cache of a million
+// It is compact, about 48 bytes a piece, so that a cache of a million
 // pieces costs tens of megabytes: the use order is a doubly linked list
 // threaded through one slice by int32 indexes, and each torrent maps piece
 // numbers to slots in that slice.
@@ -36,6 +36,12 @@ type index struct {
 
 const none = -1
 
+// held is a piece a store held and, for a Cache, its file.
+type held struct {
+	id  pieceID
+	seq uint64
+}
+
 type torrentIndex struct {
 	ih     [20]byte
 	pieces map[uint32]int32 // piece number -> slot in index.nodes
@@ -45,6 +51,7 @@ type node struct {
 	t          *torrentIndex // nil in a free slot
 	piece      uint32
 	size       uint32 // bytes this piece accounts for in Stats.Bytes
+	seq        uint64 // Cache: the sequence number of the piece's file (files.go)
 	stamp      uint32 // coarse time of last use (Unix seconds), persisted lazily by Cache
 	prev, next int32  // towards head (more recent) and tail
 }
@@ -98,6 +105,22 @@ func (x *index) add(id pieceID, size int64) (replaced int64) {
 	x.pieces++
 	x.bytes += int64(size32)
 	return 0
+}
+
+// seqOf returns the file sequence number recorded for id.
+func (x *index) seqOf(id pieceID) (uint64, bool) {
+	s, ok := x.slot(id)
+	if !ok {
+		return 0, false
+	}
+	return x.nodes[s].seq, true
+}
+
+// setSeq records id's file sequence number; id must be held.
+func (x *index) setSeq(id pieceID, seq uint64) {
+	if s, ok := x.slot(id); ok {
+		x.nodes[s].seq = seq
+	}
 }
 
 // touch marks id as just used; it reports whether id is held.
@@ -221,7 +244,7 @@ func (x *index) pinnedBytes() int64 {
 // It passes over pinned pieces while unpinned ones remain; only if the
 // pinned pieces alone take more than low are they evicted too, least
 // recently used first. It returns what it removed.
-func (x *index) evictTo(low int64) (victims []pieceID, freed int64) {
+func (x *index) evictTo(low int64) (victims []held, freed int64) {
 	for pass := 0; pass < 2 && x.bytes > low; pass++ {
 		for s := x.tail; s != none && x.bytes > low; {
 			n := x.nodes[s]
@@ -230,8 +253,8 @@ func (x *index) evictTo(low int64) (victims []pieceID, freed int64) {
 			if pass == 0 && x.pins[id] > 0 {
 				continue
 			}
+			victims = append(victims, held{id, n.seq})
 			freed += x.remove(id)
-			victims = append(victims, id)
 		}
 	}
 	return victims, freed
@@ -261,6 +284,6 @@ type TorrentStats struct {
 // Stats describes what a store holds.
 type Stats struct {
 	Pieces   int
-	Bytes    int64 // Cache: bytes the held pieces take in Badger's value log (key, header and CRCs included); Memory: piece bytes
+	Bytes    int64 // Cache: what the held pieces' files take on disk (header and CRCs included, in whole 4 KiB blocks); Memory: piece bytes
 	Torrents int
 }

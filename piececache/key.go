@@ -6,8 +6,9 @@ import (
 )
 
 // FormatVersion is the on-disk format this build reads and writes: the key
-// layout below and the value layout in value.go.
-const FormatVersion uint32 = 1
+// layout below, the piece files in files.go and their layout in value.go.
+// Version 1 kept the pieces themselves in Badger.
+const FormatVersion uint32 = 2
 
 const (
 	metaPrefix  = 0x00
@@ -65,6 +66,30 @@ func parseKey(k []byte, prefix byte) (ih [20]byte, piece uint32, ok bool) {
 	}
 	copy(ih[:], k[1:21])
 	return ih, binary.BigEndian.Uint32(k[21:]), true
+}
+
+// A piece key's value names the piece's file: its sequence number (uint64
+// BE) and the piece's length (uint32 BE).
+const pieceValueLen = 8 + 4
+
+func encodePieceValue(seq uint64, plen int) []byte {
+	v := make([]byte, pieceValueLen)
+	binary.BigEndian.PutUint64(v, seq)
+	binary.BigEndian.PutUint32(v[8:], uint32(plen))
+	return v
+}
+
+// decodePieceValue is the inverse of encodePieceValue; ok is false for a
+// malformed value.
+func decodePieceValue(v []byte) (seq uint64, plen int, ok bool) {
+	if len(v) != pieceValueLen {
+		return 0, 0, false
+	}
+	plen = int(binary.BigEndian.Uint32(v[8:]))
+	if plen == 0 || plen > MaxPieceSize {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(v), plen, true
 }
 
 // validPiece reports whether piece can be a key's piece index.

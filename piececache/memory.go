@@ -50,7 +50,7 @@ func (m *Memory) Put(ctx context.Context, ih [20]byte, piece int, data []byte) e
 	if m.limit > 0 && m.idx.bytes > m.limit {
 		victims, _ := m.idx.evictTo(lowWater(m.limit))
 		for _, v := range victims {
-			delete(m.pieces, v)
+			delete(m.pieces, v.id)
 		}
 	}
 	return nil

@@ -21,54 +21,46 @@ type Options struct {
 	// down to 90% of MaxBytes. 0 means unlimited.
 	//
 	// The limit is on disk usage as du counts it: eviction counts, besides
-	// the live pieces, what the directory took beyond them when last
-	// measured (dead values value-log GC has not reclaimed yet, Badger's
-	// own files). Stated bound: the directory stays under MaxBytes plus
-	// one value-log file (MaxBytes/16, within 80 to 256 MiB); it passes
-	// MaxBytes only between an eviction and the next, by up to one write
-	// batch. Measured (bench/cachebench): 4 GiB written under a 1 GiB
-	// limit peaked at 1 GiB + 2 MiB.
+	// the pieces' files, what Badger's index files and the piece
+	// directories took when last measured. The directory passes MaxBytes
+	// only between an eviction and the next: by the pieces being written
+	// at that moment (one per concurrent Put) and Badger's growth since
+	// the last measurement (its index holds tens of bytes a piece).
 	MaxBytes int64
 
 	// Tests only.
 	valueLogFileSize int64            // 0 = defaultValueLogFileSize
 	maxBatch         int              // 0 = defaultMaxBatch; 1 turns write batching off
 	now              func() time.Time // clock for use stamps; nil = time.Now
-	trimEvery        int64            // 0 = defaultTrimEvery; -1 never trims (trim.go)
 }
 
 const (
-	// defaultValueLogFileSize bounds one value-log file. Value-log GC
-	// reclaims whole files, so smaller files reclaim space in finer steps;
-	// a file must still hold the largest piece, and Badger's file count
-	// grows as they shrink.
-	defaultValueLogFileSize = 256 << 20
-	minValueLogFileSize     = MaxPieceSize + 16<<20
+	// defaultValueLogFileSize bounds one value-log file. Pieces are not
+	// in Badger (files.go), so its value log holds only info dictionaries
+	// (the largest MaxInfoSize); its files are sparse until written.
+	defaultValueLogFileSize = 64 << 20
 )
 
-// valueLogFileSizeOrDefault is a sixteenth of MaxBytes, within [minValueLogFileSize,
-// defaultValueLogFileSize], so that garbage left between GC runs stays a
-// modest share of a small cache.
+// valueLogFileSizeOrDefault is the value-log file size: the default, or a
+// test's smaller one.
 func (o Options) valueLogFileSizeOrDefault() int64 {
 	if o.valueLogFileSize > 0 {
 		return o.valueLogFileSize
 	}
-	if o.MaxBytes <= 0 {
-		return defaultValueLogFileSize
-	}
-	return min(max(o.MaxBytes/16, minValueLogFileSize), defaultValueLogFileSize)
+	return defaultValueLogFileSize
 }
 
-// memTableSize is Badger's memtable size. Values live in the value log, so
-// a memtable holds only keys and value pointers (tens of bytes an entry):
-// 4 MiB holds tens of thousands of pieces' entries. Its arena is allocated
+// memTableSize is Badger's memtable size. A memtable holds only keys and
+// small values (tens of bytes a piece): 4 MiB holds tens of thousands of
+// pieces' entries. Its arena is allocated
 // whole, so it is live heap: at NOTES.md's 16 MiB it was 21 MB of our RSS.
 const memTableSize = 4 << 20
 
-// badgerOptions are the settings measured in shared/NOTES.md: pieces go to
-// the value log, small memtables, no compression, no block cache, no
-// conflict detection, no fsync per write (a cache may lose its last writes;
-// the CRCs in value.go make sure it never serves a wrong byte).
+// badgerOptions are the settings measured in shared/NOTES.md: values over
+// 1 KiB (info dictionaries) go to the value log, small memtables, no
+// compression, no block cache, no conflict detection, no fsync per write (a
+// cache may lose its last writes; files.go and the CRCs in value.go make
+// sure it never serves a wrong byte).
 func badgerOptions(dir string, opts Options, log *slog.Logger) badger.Options {
 	vlogSize := opts.valueLogFileSizeOrDefault()
 	return badger.DefaultOptions(dir).

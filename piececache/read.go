@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/dgraph-io/badger/v4"
+	"io"
+	"io/fs"
 )
 
-// readAttempts bounds how often ReadAt retries a value Badger could not
-// give back (see readOnce).
+// readAttempts bounds how often ReadAt looks the piece up again after its
+// file vanished (replaced or evicted meanwhile).
 const readAttempts = 3
 
 // ReadAt copies bytes [off, off+len(p)) of the piece into p, with
@@ -35,75 +35,42 @@ func (c *Cache) ReadAt(ctx context.Context, ih [20]byte, piece int, p []byte, of
 	defer c.ops.Done()
 
 	id := pieceID{ih, uint32(piece)}
-	c.mu.Lock()
-	held := c.touchLocked(id)
-	c.mu.Unlock()
-	if !held {
-		return 0, ErrNotFound
-	}
-
 	var (
-		n       int
-		rerr    error
-		version uint64
-		err     error
+		n   int
+		err error
+		seq uint64
 	)
 	for range readAttempts {
-		n, rerr, version, err = c.readOnce(id, p, off)
-		if !errors.Is(err, errUnreadable) {
+		c.mu.Lock()
+		held := c.touchLocked(id)
+		cur, _ := c.idx.seqOf(id)
+		c.mu.Unlock()
+		if !held {
+			return 0, ErrNotFound
+		}
+		if seq == cur {
+			// Still the file that was missing a moment ago.
+			err = errFileMissing(seq)
 			break
 		}
+		seq = cur
+		n, err = c.readPieceFile(seq, p, off)
+		if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		// Replaced or evicted since the index named it: look again.
 	}
 	switch {
-	case errors.Is(err, badger.ErrKeyNotFound):
-		return 0, ErrNotFound // evicted or forgotten since the index said so
-	case errors.Is(err, errUnreadable):
-		// Badger holds the key but cannot give back its value, every time:
-		// a damaged value log. As good as corrupt, for a cache.
-		rerr = fmt.Errorf("%w: %w", err, ErrCorrupt)
-	case err != nil:
+	case err == nil, err == io.EOF:
+		return n, err
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, ErrNotFound // replaced every time we looked: churn, not damage
+	case !errors.Is(err, ErrCorrupt):
 		return 0, fmt.Errorf("piececache: read piece %d of %x: %w", piece, ih, err)
 	}
-	if errors.Is(rerr, ErrCorrupt) {
-		c.log.Warn("piececache: forgetting corrupt piece", "infohash", fmt.Sprintf("%x", ih), "piece", piece, "err", rerr)
-		if ferr := c.submit(ctx, &request{op: opForget, id: id, version: version}); ferr != nil {
-			c.log.Warn("piececache: could not forget corrupt piece", "infohash", fmt.Sprintf("%x", ih), "piece", piece, "err", ferr)
-		}
-		return 0, fmt.Errorf("piececache: piece %d of %x: %w", piece, ih, rerr)
+	c.log.Warn("piececache: forgetting corrupt piece", "infohash", fmt.Sprintf("%x", ih), "piece", piece, "err", err)
+	if ferr := c.submit(ctx, &request{op: opForget, id: id, seq: seq}); ferr != nil {
+		c.log.Warn("piececache: could not forget corrupt piece", "infohash", fmt.Sprintf("%x", ih), "piece", piece, "err", ferr)
 	}
-	c.noteTouched(n)
-	return n, rerr
-}
-
-// errUnreadable means Badger found the key but gave back no value. Badger
-// does that (logging an error) when it cannot read the value log; it also
-// happens, transiently, when a read races with value-log GC moving the
-// value and deleting its old file, or with eviction. A fresh transaction
-// then sees the moved value, or no key at all.
-var errUnreadable = errors.New("piececache: value log entry unreadable")
-
-// readOnce reads the range in one Badger transaction. n and rerr are
-// readValue's results; err is a Badger error, or errUnreadable.
-func (c *Cache) readOnce(id pieceID, p []byte, off int64) (n int, rerr error, version uint64, err error) {
-	err = c.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(pieceKey(id.ih, id.piece))
-		if err != nil {
-			return err
-		}
-		version = item.Version()
-		// Copy only the requested range, inside the callback: v is valid
-		// only here, and a piece may be megabytes.
-		err = item.Value(func(v []byte) error {
-			if len(v) == 0 { // Put never stores an empty value
-				return errUnreadable
-			}
-			n, rerr = readValue(v, p, off)
-			return nil
-		})
-		if err != nil && !errors.Is(err, errUnreadable) {
-			return fmt.Errorf("%w: %w", errUnreadable, err)
-		}
-		return err
-	})
-	return n, rerr, version, err
+	return 0, fmt.Errorf("piececache: piece %d of %x: %w", piece, ih, err)
 }

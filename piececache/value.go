@@ -2,13 +2,14 @@ package piececache
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"sync"
 )
 
-// Value layout (format byte 1):
+// Piece file layout (format byte 1), one verified piece per file (see
+// files.go):
 //
 //	[0]      valueFormat
 //	[1:5]    piece length L, uint32 big-endian
@@ -33,48 +34,121 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func numChunks(n int) int { return (n + ChunkSize - 1) / ChunkSize }
 
-// encodeValue returns a new buffer holding data in the value layout.
-func encodeValue(data []byte) []byte { return encodeValueInto(nil, data) }
+// headerLen is the length of the header of a piece of n bytes.
+func headerLen(n int) int { return valueFixedHeader + 4*numChunks(n) }
 
-// encodeValueInto writes data in the value layout into dst's storage if it
-// is large enough, else into a new buffer, and returns the value.
-func encodeValueInto(dst, data []byte) []byte {
+// encodeHeader returns the header for data: its length and its chunks'
+// CRCs. The file is the header followed by data.
+func encodeHeader(data []byte) []byte {
 	nc := numChunks(len(data))
-	hdr := valueFixedHeader + 4*nc
-	var v []byte
-	if cap(dst) >= hdr+len(data) {
-		v = dst[:hdr+len(data)]
-	} else {
-		v = make([]byte, hdr+len(data))
-	}
-	v[0] = valueFormat
-	binary.BigEndian.PutUint32(v[1:5], uint32(len(data)))
-	copy(v[hdr:], data)
+	h := make([]byte, headerLen(len(data)))
+	h[0] = valueFormat
+	binary.BigEndian.PutUint32(h[1:5], uint32(len(data)))
 	for c := range nc {
-		chunk := v[hdr+c*ChunkSize : hdr+min((c+1)*ChunkSize, len(data))]
-		binary.BigEndian.PutUint32(v[valueFixedHeader+4*c:], crc32.Checksum(chunk, castagnoli))
+		chunk := data[c*ChunkSize : min((c+1)*ChunkSize, len(data))]
+		binary.BigEndian.PutUint32(h[valueFixedHeader+4*c:], crc32.Checksum(chunk, castagnoli))
 	}
-	return v
+	return h
 }
 
-// decodeHeader checks v's header and returns the piece length, the CRCs and
-// the piece bytes. It does not check the CRCs.
-func decodeHeader(v []byte) (crcs, data []byte, err error) {
-	if len(v) < valueFixedHeader {
-		return nil, nil, fmt.Errorf("value of %d bytes is shorter than its header: %w", len(v), ErrCorrupt)
+// encodeValue returns header and data in one buffer, as a file holds them.
+func encodeValue(data []byte) []byte { return append(encodeHeader(data), data...) }
+
+// readValue reads from an encoded piece held in memory; see readPiece.
+func readValue(v []byte, p []byte, off int64) (int, error) {
+	return readPiece(&sliceReaderAt{v}, int64(len(v)), p, off, nil)
+}
+
+// readPiece copies the piece bytes [off, off+len(p)) of the encoded piece
+// in r (size bytes long) into p, after checking the CRC of every chunk it
+// touches. It has io.ReaderAt semantics at the piece's end. Errors wrap
+// ErrCorrupt, or are io.EOF or wrap ErrInvalid; an error reading r is
+// returned wrapped in ErrCorrupt only if r ended early.
+//
+// When the read covers whole chunks (or ends at the piece's end) the bytes
+// go straight into p; otherwise through scratch (grown as needed), since a
+// chunk must be checked whole.
+func readPiece(r io.ReaderAt, size int64, p []byte, off int64, scratch *[]byte) (int, error) {
+	var fixed [valueFixedHeader]byte
+	if size < valueFixedHeader {
+		return 0, fmt.Errorf("piece file of %d bytes is shorter than its header: %w", size, ErrCorrupt)
 	}
-	if v[0] != valueFormat {
-		return nil, nil, fmt.Errorf("value format byte %d, want %d: %w", v[0], valueFormat, ErrCorrupt)
+	if err := readFull(r, fixed[:], 0); err != nil {
+		return 0, err
 	}
-	l := binary.BigEndian.Uint32(v[1:5])
+	if fixed[0] != valueFormat {
+		return 0, fmt.Errorf("piece file format byte %d, want %d: %w", fixed[0], valueFormat, ErrCorrupt)
+	}
+	l := int(binary.BigEndian.Uint32(fixed[1:5]))
 	if l == 0 || l > MaxPieceSize {
-		return nil, nil, fmt.Errorf("value claims a piece of %d bytes: %w", l, ErrCorrupt)
+		return 0, fmt.Errorf("piece file claims a piece of %d bytes: %w", l, ErrCorrupt)
 	}
-	hdr := valueFixedHeader + 4*numChunks(int(l))
-	if len(v) != hdr+int(l) {
-		return nil, nil, fmt.Errorf("value of %d bytes, header says %d: %w", len(v), hdr+int(l), ErrCorrupt)
+	hdr := headerLen(l)
+	if size != int64(hdr+l) {
+		return 0, fmt.Errorf("piece file of %d bytes, its header says %d: %w", size, hdr+l, ErrCorrupt)
 	}
-	return v[valueFixedHeader:hdr], v[hdr:], nil
+	n, rerr := pieceRange(l, len(p), off)
+	if n == 0 {
+		return 0, rerr
+	}
+	first, last := int(off/ChunkSize), int((off+int64(n)-1)/ChunkSize)
+	crcs := make([]byte, 4*(last-first+1))
+	if err := readFull(r, crcs, int64(valueFixedHeader+4*first)); err != nil {
+		return 0, err
+	}
+	lo, hi := first*ChunkSize, min((last+1)*ChunkSize, l)
+	span := p[:n]
+	direct := int64(lo) == off && hi == int(off)+n
+	if !direct {
+		if scratch == nil {
+			scratch = new([]byte)
+		}
+		if cap(*scratch) < hi-lo {
+			*scratch = make([]byte, hi-lo)
+		}
+		span = (*scratch)[:hi-lo]
+	}
+	if err := readFull(r, span, int64(hdr+lo)); err != nil {
+		return 0, err
+	}
+	for c := first; c <= last; c++ {
+		chunk := span[(c-first)*ChunkSize : min((c-first+1)*ChunkSize, len(span))]
+		want := binary.BigEndian.Uint32(crcs[4*(c-first):])
+		if got := crc32.Checksum(chunk, castagnoli); got != want {
+			return 0, fmt.Errorf("chunk %d (bytes %d-%d) has CRC-32C %08x, stored %08x: %w",
+				c, c*ChunkSize, c*ChunkSize+len(chunk)-1, got, want, ErrCorrupt)
+		}
+	}
+	if !direct {
+		copy(p, span[off-int64(lo):])
+	}
+	return n, rerr
+}
+
+// readFull fills b from r at off; a file that ends early is corrupt.
+func readFull(r io.ReaderAt, b []byte, off int64) error {
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		return fmt.Errorf("piece file ends at %d, before byte %d: %w", off+int64(n), off+int64(len(b)), ErrCorrupt)
+	}
+	return fmt.Errorf("read piece file: %w", err)
+}
+
+// sliceReaderAt is an io.ReaderAt over a byte slice.
+type sliceReaderAt struct{ b []byte }
+
+func (s *sliceReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off >= int64(len(s.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, s.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // pieceRange applies io.ReaderAt semantics to a piece of size bytes: it
@@ -94,32 +168,6 @@ func pieceRange(size int, plen int, off int64) (int, error) {
 	return int(n), nil
 }
 
-// readValue copies the piece bytes [off, off+len(p)) of the encoded value v
-// into p, after checking the CRC of every chunk it touches. It has
-// io.ReaderAt semantics at the piece's end. Errors wrap ErrCorrupt, or are
-// io.EOF or wrap ErrInvalid.
-func readValue(v []byte, p []byte, off int64) (int, error) {
-	crcs, data, err := decodeHeader(v)
-	if err != nil {
-		return 0, err
-	}
-	n, rerr := pieceRange(len(data), len(p), off)
-	if n == 0 {
-		return 0, rerr
-	}
-	first, last := int(off/ChunkSize), int((off+int64(n)-1)/ChunkSize)
-	for c := first; c <= last; c++ {
-		chunk := data[c*ChunkSize : min((c+1)*ChunkSize, len(data))]
-		want := binary.BigEndian.Uint32(crcs[4*c:])
-		if got := crc32.Checksum(chunk, castagnoli); got != want {
-			return 0, fmt.Errorf("chunk %d (bytes %d-%d) has CRC-32C %08x, stored %08x: %w",
-				c, c*ChunkSize, c*ChunkSize+len(chunk)-1, got, want, ErrCorrupt)
-		}
-	}
-	copy(p, data[off:off+int64(n)])
-	return n, rerr
-}
-
 // validatePut checks Put's arguments; both stores use it.
 func validatePut(piece int, data []byte) error {
 	if !validPiece(piece) {
@@ -129,29 +177,4 @@ func validatePut(piece int, data []byte) error {
 		return fmt.Errorf("piececache: piece %d has %d bytes, want 1 to %d: %w", piece, len(data), MaxPieceSize, ErrInvalid)
 	}
 	return nil
-}
-
-// valueBuf is a pooled buffer for one encoded value: fresh allocations of
-// megabytes cost page faults, copies into reused memory do not.
-type valueBuf struct {
-	b    []byte
-	pool *sync.Pool
-}
-
-// encode encodes data into a buffer from c's pool.
-func (c *Cache) encode(data []byte) *valueBuf {
-	vb, _ := c.bufs.Get().(*valueBuf)
-	if vb == nil {
-		vb = &valueBuf{pool: &c.bufs}
-	}
-	vb.b = encodeValueInto(vb.b, data)
-	return vb
-}
-
-// release returns the buffer to its pool; nil is a no-op. The value must
-// no longer be used.
-func (vb *valueBuf) release() {
-	if vb != nil && vb.pool != nil {
-		vb.pool.Put(vb)
-	}
 }

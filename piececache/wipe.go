@@ -7,8 +7,9 @@ import (
 	"regexp"
 )
 
-// ourFile matches every name a Cache creates in its directory: our lock
-// file and Badger's files.
+// ourFile matches every file name a Cache creates in its directory: our
+// lock file and Badger's files. The one directory it creates is piecesDir
+// (files.go).
 var ourFile = regexp.MustCompile(`^(owner\.pid|LOCK|MANIFEST|MANIFEST-REWRITE|KEYREGISTRY|REWRITE-KEYREGISTRY|DISCARD|[0-9]+\.(vlog|sst|mem))$`)
 
 // Wipe deletes a cache directory's contents, so that the next Open starts
@@ -42,6 +43,9 @@ func Wipe(dir string) error {
 	if err != nil {
 		return fmt.Errorf("piececache: wipe: %w", err)
 	}
+	if err := wipePieces(dir); err != nil {
+		return fmt.Errorf("piececache: wipe: %w", err)
+	}
 	for _, e := range entries {
 		if e.Name() == ownerFile || e.IsDir() || !ourFile.MatchString(e.Name()) {
 			continue
@@ -61,9 +65,43 @@ func foreignFile(dir string) (string, error) {
 		return "", err
 	}
 	for _, e := range entries {
+		if e.Name() == piecesDir && e.IsDir() {
+			if name, err := foreignPieceEntry(dir); name != "" || err != nil {
+				return name, err
+			}
+			continue
+		}
 		if e.IsDir() || !ourFile.MatchString(e.Name()) {
 			return e.Name(), nil
 		}
 	}
 	return "", nil
+}
+
+// wipePieces deletes the piece files and their directories; foreignFile
+// has made sure that they hold nothing else.
+func wipePieces(dir string) error {
+	seqs, err := pieceFiles(dir)
+	if err != nil {
+		return err
+	}
+	root := filepath.Join(dir, piecesDir)
+	for seq := range seqs {
+		if err := os.Remove(filepath.Join(root, subdirOf(seq), hexPad(seq, 16))); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	subdirs, err := os.ReadDir(root)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	for _, sd := range subdirs {
+		if err := os.Remove(filepath.Join(root, sd.Name())); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	if err := os.Remove(root); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
 }

@@ -12,15 +12,14 @@ import (
 
 // Every write to Badger happens on the writer goroutine, started by Open
 // and stopped by Close. That serialises index updates with the writes they
-// describe, and lets eviction's DropPrefix run without racing other writes
-// (DropPrefix fails concurrent writes with ErrBlockedWrites).
+// describe, and lets DeleteTorrent's DropPrefix run without racing other
+// writes (DropPrefix fails concurrent writes with ErrBlockedWrites). Piece
+// files are written by Put's caller before the writer indexes them, and
+// deleted by the writer once the index no longer names them.
 
-const (
-	// defaultMaxBatch and maxBatchBytes bound how many queued Puts one
-	// Badger transaction commits.
-	defaultMaxBatch = 64
-	maxBatchBytes   = 64 << 20
-)
+// defaultMaxBatch bounds how many queued requests one Badger transaction
+// commits.
+const defaultMaxBatch = 64
 
 type op int
 
@@ -35,18 +34,18 @@ const (
 type request struct {
 	op         op
 	id         pieceID
-	key        []byte    // opPutInfo
-	value      []byte    // opPut: the encoded value, owned by the request; opPutInfo: the value
-	buf        *valueBuf // opPut: value's pooled buffer
-	vlen       int       // opPut: len(value)
-	version    uint64    // opForget
-	anyVersion bool      // opForget
+	key        []byte // opPutInfo
+	value      []byte // opPutInfo
+	seq        uint64 // opPut: the piece's new file; opForget: the file found corrupt
+	plen       int    // opPut: the piece's length
+	anyVersion bool   // opForget: delete whatever file the piece has
 	done       chan error
 }
 
 // Put stores data as piece of the torrent ih, replacing any earlier copy.
-// data must already be verified; Put copies it. When Put returns nil a
-// ReadAt of the piece sees the new bytes.
+// data must already be verified; Put writes it to a new file before it
+// returns (so the caller may reuse data even if ctx ends meanwhile). When
+// Put returns nil a ReadAt of the piece sees the new bytes.
 //
 // Put may be called from several goroutines at once; concurrent calls are
 // committed together. If ctx ends first, Put returns its error and the
@@ -68,11 +67,16 @@ func (c *Cache) Put(ctx context.Context, ih [20]byte, piece int, data []byte) er
 	if err := c.recentFailure(); err != nil {
 		return fmt.Errorf("piececache: put piece %d of %x: %w", piece, ih, err)
 	}
-	// Encoding copies data, so the caller may reuse it even if ctx ends
-	// while the request is queued; the CRCs are computed here, in parallel
-	// with other callers, not on the writer.
-	buf := c.encode(data)
-	r := &request{op: opPut, id: pieceID{ih, uint32(piece)}, value: buf.b, buf: buf, vlen: len(buf.b)}
+	if err := c.checkSpace(fileBytes(len(data))); err != nil {
+		return fmt.Errorf("piececache: put piece %d of %x: %w", piece, ih, c.noteWrite(err))
+	}
+	// The file (and its CRCs) is written here, in parallel with other
+	// callers; the writer only indexes it.
+	seq := c.seq.Add(1)
+	if err := c.writePieceFile(seq, data); err != nil {
+		return fmt.Errorf("piececache: put piece %d of %x: %w", piece, ih, c.noteWrite(err))
+	}
+	r := &request{op: opPut, id: pieceID{ih, uint32(piece)}, seq: seq, plen: len(data)}
 	if err := c.submit(ctx, r); err != nil {
 		return fmt.Errorf("piececache: put piece %d of %x: %w", piece, ih, err)
 	}
@@ -110,13 +114,17 @@ func (c *Cache) DeleteTorrent(ctx context.Context, ih [20]byte) error {
 }
 
 // submit hands r to the writer and waits for its result. The caller must
-// hold an op (c.begin), which keeps the writer running.
+// hold an op (c.begin), which keeps the writer running. A Put's file
+// belongs to the writer once r is handed over, and is deleted here if it
+// never is.
 func (c *Cache) submit(ctx context.Context, r *request) error {
 	r.done = make(chan error, 1)
 	select {
 	case c.reqs <- r:
 	case <-ctx.Done():
-		r.buf.release()
+		if r.op == opPut {
+			c.removePieceFile(r.seq)
+		}
 		return ctx.Err()
 	}
 	select {
@@ -148,13 +156,11 @@ func (c *Cache) writeLoop() {
 		select {
 		case r := <-c.reqs:
 			batch = append(batch[:0], r)
-			size := len(r.value)
 		more:
-			for len(batch) < maxBatch && size < maxBatchBytes {
+			for len(batch) < maxBatch {
 				select {
 				case r := <-c.reqs:
 					batch = append(batch, r)
-					size += len(r.value)
 				default:
 					break more
 				}
@@ -162,9 +168,6 @@ func (c *Cache) writeLoop() {
 			c.apply(batch)
 			clear(batch)
 			c.maybeEvict()
-			c.trimIfDue()
-		case <-c.trimWake:
-			c.trimIfDue()
 		case <-tick.C:
 			c.flushStamps()
 		case <-c.quit:
@@ -182,7 +185,7 @@ func (c *Cache) apply(batch []*request) {
 		case opPut:
 			puts = append(puts, r)
 		case opForget:
-			r.done <- c.forget(r.id, r.version, r.anyVersion)
+			r.done <- c.forget(r.id, r.seq, r.anyVersion)
 		case opDeleteTorrent:
 			r.done <- c.deleteTorrent(r.id.ih)
 		case opPutInfo:
@@ -194,145 +197,89 @@ func (c *Cache) apply(batch []*request) {
 	}
 }
 
-// putAll commits puts, with their use stamps, in as few transactions as
-// Badger allows, then records them in the index and answers them.
+// putAll indexes puts, with their use stamps, in as few transactions as
+// Badger allows, then records them in the in-memory index, deletes the
+// files they replace and answers them.
 func (c *Cache) putAll(puts []*request) {
-	var n int64
-	for _, r := range puts {
-		n += int64(len(r.value))
-	}
-	if err := c.checkSpace(n); err != nil {
-		c.finish(puts, err, 0)
-		return
-	}
 	var stamp [4]byte
-	binary.BigEndian.PutUint32(stamp[:], uint32(c.now().Unix()))
+	now := uint32(c.now().Unix())
+	binary.BigEndian.PutUint32(stamp[:], now)
 	txn := c.db.NewTransaction(true)
-	start := 0
-	for i := 0; i < len(puts); i++ {
-		r := puts[i]
-		err := txn.SetEntry(badger.NewEntry(pieceKey(r.id.ih, r.id.piece), r.value))
-		if err == nil {
-			err = txn.Set(stampKey(r.id.ih, r.id.piece), stamp[:])
-		}
-		if errors.Is(err, badger.ErrTxnTooBig) && i > start {
-			txn.Discard()
-			txn = c.db.NewTransaction(true)
-			for _, r := range puts[start:i] { // redo the fitting ones without r
-				if r != nil {
-					txn.SetEntry(badger.NewEntry(pieceKey(r.id.ih, r.id.piece), r.value))
-					txn.Set(stampKey(r.id.ih, r.id.piece), stamp[:])
-				}
-			}
-			c.finish(puts[start:i], txn.Commit(), binary.BigEndian.Uint32(stamp[:]))
-			txn = c.db.NewTransaction(true)
-			start = i
-			i--
-			continue
-		}
-		if err != nil {
-			r.buf.release()
-			r.done <- err
-			puts[i] = nil
-		}
-	}
-	c.finish(puts[start:], txn.Commit(), binary.BigEndian.Uint32(stamp[:]))
-}
-
-// finish records committed puts in the index and answers them. The value
-// buffers go back to their pool: Badger has copied them by now.
-func (c *Cache) finish(puts []*request, commitErr error, stamp uint32) {
+	defer func() { txn.Discard() }()
+	var err error
 	for _, r := range puts {
-		if r != nil {
-			r.buf.release()
-			r.value = nil
+		key := pieceKey(r.id.ih, r.id.piece)
+		val := encodePieceValue(r.seq, r.plen)
+		if err = setOrCommit(&txn, c.db, key, val); err != nil {
+			break
+		}
+		if err = setOrCommit(&txn, c.db, stampKey(r.id.ih, r.id.piece), stamp[:]); err != nil {
+			break
 		}
 	}
-	if commitErr != nil {
-		commitErr = c.noteWrite(commitErr)
+	if err == nil {
+		err = txn.Commit()
+	}
+	if err != nil {
+		// Some entries may have been committed with an earlier
+		// transaction; the next Open forgets them (their files are gone).
+		err = c.noteWrite(err)
 		for _, r := range puts {
-			if r != nil {
-				r.done <- commitErr
-			}
+			c.removePieceFile(r.seq)
+			r.done <- err
 		}
 		return
 	}
 	c.noteWrite(nil)
-	for _, r := range puts {
-		if r != nil {
-			c.touched.Add(int64(r.vlen))
-		}
-	}
-	sizes := make([]int64, len(puts))
-	err := c.db.View(func(txn *badger.Txn) error {
-		for i, r := range puts {
-			if r == nil {
-				continue
-			}
-			item, err := txn.Get(pieceKey(r.id.ih, r.id.piece))
-			if err != nil {
-				return err
-			}
-			// The same measure loadIndex uses at Open.
-			sizes[i] = item.EstimatedSize()
-		}
-		return nil
-	})
-	if err != nil { // cannot happen short of a broken database
-		for i, r := range puts {
-			if r != nil && sizes[i] == 0 {
-				sizes[i] = int64(keyLen + r.vlen)
-			}
-		}
-	}
-	var replaced int64
+	var replaced []uint64
 	c.mu.Lock()
-	for i, r := range puts {
-		if r != nil {
-			replaced += c.idx.add(r.id, sizes[i])
-			c.idx.setStamp(r.id, stamp)
-			delete(c.dirty, r.id)
+	for _, r := range puts {
+		if old, ok := c.idx.seqOf(r.id); ok {
+			replaced = append(replaced, old)
 		}
+		c.idx.add(r.id, fileBytes(r.plen))
+		c.idx.setSeq(r.id, r.seq)
+		c.idx.setStamp(r.id, now)
+		delete(c.dirty, r.id)
 	}
 	c.mu.Unlock()
-	c.garbage += replaced // overwritten values are dead in the value log
+	for _, seq := range replaced {
+		c.removePieceFile(seq)
+	}
 	for _, r := range puts {
-		if r != nil {
-			r.done <- nil
-		}
+		r.done <- nil
 	}
 }
 
-// forget deletes id if Badger still holds the version a reader found
-// corrupt (a newer Put may have replaced it since), or any version.
-func (c *Cache) forget(id pieceID, version uint64, anyVersion bool) error {
-	key := pieceKey(id.ih, id.piece)
-	gone := false
-	err := c.db.Update(func(txn *badger.Txn) error {
-		item, err := txn.Get(key)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			gone = true
-			return nil
-		}
-		if err != nil {
+// setOrCommit sets key in *txn; if the transaction is full it commits it
+// and goes on in a new one.
+func setOrCommit(txn **badger.Txn, db *badger.DB, key, val []byte) error {
+	err := (*txn).Set(key, val)
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		if err := (*txn).Commit(); err != nil {
 			return err
 		}
-		if !anyVersion && item.Version() != version {
-			return nil
-		}
-		gone = true
-		if err := txn.Delete(key); err != nil {
-			return err
-		}
-		return txn.Delete(stampKey(id.ih, id.piece))
-	})
+		*txn = db.NewTransaction(true)
+		err = (*txn).Set(key, val)
+	}
+	return err
+}
+
+// forget deletes id if its file is still seq (a newer Put may have
+// replaced the file a reader found corrupt), or whatever its file.
+func (c *Cache) forget(id pieceID, seq uint64, anyVersion bool) error {
+	c.mu.Lock()
+	cur, ok := c.idx.seqOf(id)
+	if !ok || (!anyVersion && cur != seq) {
+		c.mu.Unlock()
+		return nil
+	}
+	c.idx.remove(id)
+	c.mu.Unlock()
+	err := c.deletePieces([]pieceID{id})
+	c.removePieceFile(cur)
 	if err != nil {
 		return fmt.Errorf("piececache: delete piece %d of %x: %w", id.piece, id.ih, c.noteWrite(err))
-	}
-	if gone {
-		c.mu.Lock()
-		c.garbage += c.idx.remove(id)
-		c.mu.Unlock()
 	}
 	return nil
 }
@@ -341,21 +288,23 @@ func (c *Cache) forget(id pieceID, version uint64, anyVersion bool) error {
 func (c *Cache) deleteTorrent(ih [20]byte) error {
 	c.mu.Lock()
 	var ids []pieceID
-	var freed int64
+	var seqs []uint64
 	for _, p := range c.idx.list(ih) {
 		id := pieceID{ih, uint32(p)}
-		freed += c.idx.remove(id)
+		seq, _ := c.idx.seqOf(id)
+		c.idx.remove(id)
 		ids = append(ids, id)
+		seqs = append(seqs, seq)
 	}
 	c.mu.Unlock()
 	err := c.deletePieces(ids, infoKey(ih))
+	for _, seq := range seqs {
+		c.removePieceFile(seq)
+	}
 	if err != nil {
 		return c.noteWrite(err)
 	}
-	c.garbage += freed
-	if freed > 0 {
-		c.reclaim(0.5)
-		c.garbage = 0
-	}
+	removeEmptyPieceDirs(c.dir)
+	c.reclaim(0.5) // the info dictionary, if it went to the value log
 	return nil
 }

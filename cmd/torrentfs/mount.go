@@ -44,8 +44,7 @@ func (p *peerList) Set(v string) error {
 func addSessionFlags(fs *flag.FlagSet, cfg *sessionConfig, level *logLevelFlag) {
 	fs.StringVar(&cfg.CacheDir, "cache-dir", defaultCacheDir(), "where verified pieces are kept across mounts")
 	fs.Var((*cacheSizeFlag)(cfg), "cache-size", "most disk space the cache may use, like 512MiB, 10GiB or 1.5GB (default: 10GiB or a quarter\n"+
-		"of the free space, whichever is smaller); counts everything in the directory as du does, and\n"+
-		"stays under this plus one value-log file (1/16 of the size, 80 to 256 MiB)")
+		"of the free space, whichever is smaller); counts everything in the directory as du does")
 	fs.BoolVar(&cfg.WipeCache, "wipe-cache", false, "empty the cache directory first (refused if it holds files torrentfs did not create)")
 	fs.StringVar(&cfg.Listen, "listen", ":0", "address to accept peers on, like 127.0.0.1:0 or :6881")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 0, "fail a read with EIO after waiting this long for its pieces (0: wait, like a slow disk)")
