@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -105,10 +106,15 @@ func Open(dir string, opts Options) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openBadger(badgerOptions(dir, opts, log))
+	if hasLegacyLayout(dir) {
+		lock.unlock()
+		return nil, &VersionError{Dir: dir, Have: 1, Want: FormatVersion}
+	}
+	idxDir := filepath.Join(dir, indexDir)
+	db, err := openBadger(badgerOptions(idxDir, opts, log))
 	if err != nil {
 		lock.unlock()
-		if pid, held := badgerLockHolder(dir); held {
+		if pid, held := badgerLockHolder(idxDir); held {
 			return nil, &InUseError{Dir: dir, PID: pid}
 		}
 		return nil, &DamagedError{Dir: dir, Err: err}

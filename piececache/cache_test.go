@@ -335,8 +335,12 @@ func (s *syncBuffer) String() string {
 func TestBadgerLockHeldElsewhere(t *testing.T) {
 	defer leakcheck.Check(t)()
 	dir := t.TempDir()
-	// What Badger does: flock the directory, write the PID to LOCK.
-	f, err := os.Open(dir)
+	// What Badger does: flock its directory, write the PID to LOCK.
+	idx := filepath.Join(dir, indexDir)
+	if err := os.Mkdir(idx, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(idx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +348,7 @@ func TestBadgerLockHeldElsewhere(t *testing.T) {
 	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, badgerPIDFile), []byte("4242\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(idx, badgerPIDFile), []byte("4242\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 

@@ -31,7 +31,7 @@ func filledDir(t *testing.T) string {
 	return dir
 }
 
-// TestDamagedDirectory damages Badger's files in several ways: Open must
+// TestDamagedDirectory damages Badger's files (the index) in several ways: Open must
 // return an error wrapping ErrDamaged (never panic or hang), or open and
 // serve no wrong byte; after Wipe, Open gives an empty, working cache.
 func TestDamagedDirectory(t *testing.T) {
@@ -63,7 +63,7 @@ func TestDamagedDirectory(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filledDir(t)
-			if err := tc.damage(dir); err != nil {
+			if err := tc.damage(filepath.Join(dir, indexDir)); err != nil {
 				t.Fatal(err)
 			}
 			// Open in a child process: Badger leaks two goroutines when

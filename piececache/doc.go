@@ -13,7 +13,12 @@
 //
 //	DIR/owner.pid          our directory lock (flock) and the owner's PID
 //	DIR/pieces/SSSSSS/F…F  one verified piece per file (files.go, value.go)
-//	DIR/*                  Badger's files (MANIFEST, *.vlog, *.sst, *.mem, ...)
+//	DIR/index/*            Badger's files (MANIFEST, *.vlog, *.sst, *.mem, ...)
+//
+// (Badger has a directory of its own because it walks all of it at Open
+// and every minute: with the pieces inside, Open of 100,000 pieces took
+// 0.9 s instead of 0.35 s.) A cache of format 1 had Badger's files in DIR
+// itself; Open refuses it with ErrVersion and Wipe clears it.
 //
 // Keys (see key.go):
 //

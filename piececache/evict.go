@@ -3,6 +3,7 @@ package piececache
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -46,7 +47,7 @@ func (c *Cache) maybeEvict() {
 // measureOverhead sets c.overhead to what the directory takes on disk
 // beyond the live pieces' files.
 func (c *Cache) measureOverhead() {
-	c.overhead = dirBytes(c.dir) + pieceDirsBytes(c.dir)
+	c.overhead = dirBytes(c.dir) + dirBytes(filepath.Join(c.dir, indexDir)) + pieceDirsBytes(c.dir)
 }
 
 // evict deletes least recently used pieces, if Bytes plus the measured
@@ -86,8 +87,8 @@ func (c *Cache) evict() (pieces int, freed int64) {
 func lowWater(limit int64) int64 { return limit - limit/10 }
 
 // dirBytes is what du counts for dir's entries, not descending into
-// directories (allocated blocks); Badger keeps a few dozen files at most,
-// so this is cheap.
+// directories (allocated blocks); Badger keeps a few dozen files at most in
+// its directory, so this is cheap.
 func dirBytes(dir string) int64 {
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -130,7 +130,7 @@ func (c *Cache) readPieceFile(seq uint64, p []byte, off int64) (int, error) {
 // it does not recognise are left alone (foreignFile reports them).
 func pieceFiles(dir string) (map[uint64]bool, error) {
 	seqs := map[uint64]bool{}
-	subdirs, err := os.ReadDir(filepath.Join(dir, piecesDir))
+	subdirs, err := readDir(filepath.Join(dir, piecesDir))
 	if errors.Is(err, fs.ErrNotExist) {
 		return seqs, nil
 	}
@@ -141,7 +141,7 @@ func pieceFiles(dir string) (map[uint64]bool, error) {
 		if !sd.IsDir() || !pieceSubdirName.MatchString(sd.Name()) {
 			continue
 		}
-		files, err := os.ReadDir(filepath.Join(dir, piecesDir, sd.Name()))
+		files, err := readDir(filepath.Join(dir, piecesDir, sd.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +160,7 @@ func pieceFiles(dir string) (map[uint64]bool, error) {
 // foreignPieceEntry returns the path, relative to dir, of an entry under
 // dir/pieces that a Cache would not have created, or "".
 func foreignPieceEntry(dir string) (string, error) {
-	subdirs, err := os.ReadDir(filepath.Join(dir, piecesDir))
+	subdirs, err := readDir(filepath.Join(dir, piecesDir))
 	if err != nil {
 		return "", err
 	}
@@ -169,7 +169,7 @@ func foreignPieceEntry(dir string) (string, error) {
 		if !sd.IsDir() || !pieceSubdirName.MatchString(sd.Name()) {
 			return rel, nil
 		}
-		files, err := os.ReadDir(filepath.Join(dir, rel))
+		files, err := readDir(filepath.Join(dir, rel))
 		if err != nil {
 			return "", err
 		}
@@ -180,6 +180,17 @@ func foreignPieceEntry(dir string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// readDir lists dir in the order the file system gives (os.ReadDir sorts,
+// which costs more than the listing for 100,000 pieces).
+func readDir(dir string) ([]fs.DirEntry, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadDir(-1)
 }
 
 // removeEmptyPieceDirs deletes the piece directories that hold nothing.

@@ -145,3 +145,29 @@ func TestReadPartialChunks(t *testing.T) {
 		checkRead(t, c, hash(4), 0, data, int64(r[0]), r[1])
 	}
 }
+
+// TestFormatOneRefused: a cache of format 1 (Badger's files in the
+// directory itself) is refused with ErrVersion, and Wipe clears it.
+func TestFormatOneRefused(t *testing.T) {
+	defer leakcheck.Check(t)()
+	dir := t.TempDir()
+	for _, name := range []string{"MANIFEST", "KEYREGISTRY", "000001.vlog", "00001.mem", ownerFile} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Open(dir, Options{})
+	var ve *VersionError
+	if !errors.As(err, &ve) || ve.Have != 1 {
+		t.Fatalf("Open of a format 1 cache = %v, want a VersionError for format 1", err)
+	}
+	if err := Wipe(dir); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("Open after Wipe: %v", err)
+	}
+	mustPut(t, c, hash(1), 0, []byte("new"))
+	c.Close()
+}

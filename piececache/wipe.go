@@ -7,18 +7,28 @@ import (
 	"regexp"
 )
 
-// ourFile matches every file name a Cache creates in its directory: our
-// lock file and Badger's files. The one directory it creates is piecesDir
-// (files.go).
-var ourFile = regexp.MustCompile(`^(owner\.pid|LOCK|MANIFEST|MANIFEST-REWRITE|KEYREGISTRY|REWRITE-KEYREGISTRY|DISCARD|[0-9]+\.(vlog|sst|mem))$`)
+// A cache directory holds ownerFile, indexDir (Badger's files, ourFile
+// names) and piecesDir (files.go). A cache of format 1 had Badger's files
+// in the directory itself.
+const indexDir = "index"
+
+// ourFile matches every file name Badger creates in its directory.
+var ourFile = regexp.MustCompile(`^(LOCK|MANIFEST|MANIFEST-REWRITE|KEYREGISTRY|REWRITE-KEYREGISTRY|DISCARD|[0-9]+\.(vlog|sst|mem))$`)
+
+// hasLegacyLayout reports whether dir holds Badger's files itself: a cache
+// of format 1, which kept its pieces in Badger.
+func hasLegacyLayout(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "MANIFEST"))
+	return err == nil
+}
 
 // Wipe deletes a cache directory's contents, so that the next Open starts
 // an empty cache: the remedy for ErrDamaged and ErrVersion. It deletes only
-// files a Cache creates, and refuses, with an error wrapping ErrNotCache
-// and naming the file, a directory holding anything else (the user may
-// have pointed the cache at a directory of their own). It fails with
-// ErrInUse if a Cache or another program has the directory open. A
-// missing directory is not an error.
+// files a Cache creates (of this format or the previous one), and refuses,
+// with an error wrapping ErrNotCache and naming the file, a directory
+// holding anything else (the user may have pointed the cache at a directory
+// of their own). It fails with ErrInUse if a Cache or another program has
+// the directory open. A missing directory is not an error.
 func Wipe(dir string) error {
 	foreign, err := foreignFile(dir)
 	if os.IsNotExist(err) {
@@ -36,42 +46,72 @@ func Wipe(dir string) error {
 		return err
 	}
 	defer lock.unlock()
-	if pid, held := badgerLockHolder(dir); held {
-		return &InUseError{Dir: dir, PID: pid}
-	}
-	entries, err := os.ReadDir(dir) // again, under the lock
-	if err != nil {
-		return fmt.Errorf("piececache: wipe: %w", err)
+	idx := filepath.Join(dir, indexDir)
+	for _, d := range []string{dir, idx} {
+		if pid, held := badgerLockHolder(d); held {
+			return &InUseError{Dir: dir, PID: pid}
+		}
 	}
 	if err := wipePieces(dir); err != nil {
 		return fmt.Errorf("piececache: wipe: %w", err)
 	}
+	for _, d := range []string{idx, dir} { // under the lock, listed again
+		if err := removeBadgerFiles(d); err != nil {
+			return fmt.Errorf("piececache: wipe: %w", err)
+		}
+	}
+	if err := os.Remove(idx); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("piececache: wipe: %w", err)
+	}
+	return nil
+}
+
+// removeBadgerFiles deletes the files in dir that Badger creates.
+func removeBadgerFiles(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	for _, e := range entries {
-		if e.Name() == ownerFile || e.IsDir() || !ourFile.MatchString(e.Name()) {
+		if e.IsDir() || !ourFile.MatchString(e.Name()) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("piececache: wipe: %w", err)
+			return err
 		}
 	}
 	return nil
 }
 
-// foreignFile returns the name of an entry of dir a Cache would not have
-// created, or "" if there is none.
+// foreignFile returns the path, relative to dir, of an entry a Cache would
+// not have created, or "" if there is none.
 func foreignFile(dir string) (string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return "", err
 	}
 	for _, e := range entries {
-		if e.Name() == piecesDir && e.IsDir() {
+		switch {
+		case e.Name() == ownerFile && !e.IsDir():
+		case e.Name() == piecesDir && e.IsDir():
 			if name, err := foreignPieceEntry(dir); name != "" || err != nil {
 				return name, err
 			}
-			continue
-		}
-		if e.IsDir() || !ourFile.MatchString(e.Name()) {
+		case e.Name() == indexDir && e.IsDir():
+			files, err := os.ReadDir(filepath.Join(dir, indexDir))
+			if err != nil {
+				return "", err
+			}
+			for _, f := range files {
+				if f.IsDir() || !ourFile.MatchString(f.Name()) {
+					return filepath.Join(indexDir, f.Name()), nil
+				}
+			}
+		case !e.IsDir() && ourFile.MatchString(e.Name()): // format 1
+		default:
 			return e.Name(), nil
 		}
 	}
