@@ -317,7 +317,7 @@ func (b *bench) seqAndReread(ctx context.Context, res *results, k fsKind) error 
 	cfg := b.cfg
 	err = b.mounted(ctx, res, k, state, mnt, func(ctx context.Context, mt *mount) error {
 		peakAnon := sampleAnonRSS(mt.proc.pid(), 20*time.Millisecond)
-		d, err := seqRead(ctx, mt.file, 1<<20, cfg.Size, b.swarm.sha256)
+		d, err := seqRead(ctx, mt.file, 1<<20, cfg.Size, b.swarm.sha256, cfg.HashDuring)
 		anon := peakAnon()
 		if err != nil {
 			return err
@@ -336,7 +336,7 @@ func (b *bench) seqAndReread(ctx context.Context, res *results, k fsKind) error 
 		return err
 	}
 	err = b.mounted(ctx, res, k, state, mnt, func(ctx context.Context, mt *mount) error {
-		d, err := seqRead(ctx, mt.file, 1<<20, cfg.Size, b.swarm.sha256)
+		d, err := seqRead(ctx, mt.file, 1<<20, cfg.Size, b.swarm.sha256, cfg.HashDuring)
 		if err != nil {
 			return err
 		}

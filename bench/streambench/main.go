@@ -45,6 +45,7 @@ type config struct {
 	SeedDir       string
 	LogDir        string
 	Keep          bool
+	HashDuring    bool // compute the SHA-256 of sequential reads while reading, inside the timed span
 	Label         string
 }
 
@@ -122,6 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fl.StringVar(&cfg.SeedDir, "seed-dir", defaultSeedDir(), "where the seeders' copy of the data lives; on tmpfs (the default, /dev/shm) dropping the page cache leaves the seeders fast, as remote seeders would be, and measures only the filesystem under test; a disk directory makes the seeders read from disk after every drop")
 	fl.StringVar(&cfg.LogDir, "log-dir", "", "write each filesystem process's whole output to a file in this directory (e.g. with -torrentfs-args \"--log-level debug\")")
 	fl.BoolVar(&cfg.Keep, "keep", false, "keep the scratch directory")
+	fl.BoolVar(&cfg.HashDuring, "hash-during", false, "sequential reads: compute the SHA-256 on another goroutine while reading, inside the timed span (default: read into memory, hash after the clock stops)")
 	fl.StringVar(&cfg.Label, "label", "", "free text recorded with the results (bench/run passes the git commit)")
 	if err := fl.Parse(args); err != nil {
 		return nil, err

@@ -38,17 +38,66 @@ func readAt(path string, src io.ReaderAt, off int64, n int) (time.Duration, erro
 
 // seqRead reads path from start to end in chunk-sized reads, checks its
 // SHA-256 and size, and returns the time from open to the last byte.
-func seqRead(ctx context.Context, path string, chunk int, size int64, sum [32]byte) (time.Duration, error) {
+//
+// By default (hashDuring false) the bytes go into one buffer of the file's
+// size, touched before the clock starts, and are hashed after it stops:
+// the figure is the filesystem's, not the checker's, which on a 2-vCPU
+// machine would otherwise take a sixth of the CPU from the filesystem and
+// its swarm. With hashDuring the SHA-256 is computed on another goroutine
+// while the next chunks are read (up to 8 chunks behind), and the time
+// runs until the last byte is hashed.
+func seqRead(ctx context.Context, path string, chunk int, size int64, sum [32]byte, hashDuring bool) (time.Duration, error) {
+	if hashDuring {
+		return seqReadHashing(ctx, path, chunk, size, sum)
+	}
+	buf := make([]byte, size+int64(chunk)) // room to see a file longer than size
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1 // fault the pages in now, not while timing
+	}
 	start := time.Now()
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	// The SHA-256 is computed on another goroutine while the next chunks
-	// are read, as a program that processes what it reads would overlap
-	// the two: hashing in the read loop would add its own time to the
-	// filesystem's. The figure still runs until the last byte is hashed.
+	var total int64
+	var rerr error
+	for {
+		if err := ctx.Err(); err != nil {
+			rerr = err
+			break
+		}
+		n, err := io.ReadFull(f, buf[total:min(total+int64(chunk), int64(len(buf)))])
+		total += int64(n)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || total == int64(len(buf)) {
+			break
+		}
+		if err != nil {
+			rerr = fmt.Errorf("read at %d: %w", total, err)
+			break
+		}
+	}
+	d := time.Since(start)
+	if rerr != nil {
+		return 0, rerr
+	}
+	if total != size {
+		return 0, fmt.Errorf("read %d bytes, want %d", total, size)
+	}
+	if got := sha256.Sum256(buf[:total]); got != sum {
+		return 0, fmt.Errorf("SHA-256 of the %d bytes read differs from the source's", total)
+	}
+	return d, nil
+}
+
+// seqReadHashing is seqRead with the SHA-256 computed while reading.
+func seqReadHashing(ctx context.Context, path string, chunk int, size int64, sum [32]byte) (time.Duration, error) {
+	start := time.Now()
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
 	const depth = 8
 	free := make(chan []byte, depth)
 	full := make(chan []byte, depth)

@@ -169,7 +169,11 @@ func markdown(cfg *config, res *results) string {
 	if !m.PageCacheDropped {
 		cold = "page cache NOT dropped (not root?)"
 	}
-	fmt.Fprintf(&b, "; seeders' data in %s; opentracker; %s; %s. Median of %d run(s), each on a fresh mount with an empty cache.\n\n", m.SeedDir, net, cold, cfg.Runs)
+	hash := "sequential reads go into memory and their SHA-256 is checked after the clock stops"
+	if cfg.HashDuring {
+		hash = "sequential reads are SHA-256 hashed while reading, inside the timed span"
+	}
+	fmt.Fprintf(&b, "; seeders' data in %s; opentracker; %s; %s; %s. Median of %d run(s), each on a fresh mount with an empty cache.\n\n", m.SeedDir, net, cold, hash, cfg.Runs)
 
 	kinds := cfg.Only
 	fmt.Fprintf(&b, "| figure |")

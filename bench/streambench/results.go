@@ -75,6 +75,7 @@ func newResults(cfg *config) *results {
 			"size":           cfg.Size,
 			"piece_length":   cfg.PieceLength,
 			"runs":           cfg.Runs,
+			"hash_during":    cfg.HashDuring,
 			"filesystems":    cfg.Only,
 			"scenarios":      cfg.Scenarios,
 			"seeders":        cfg.Seeders,

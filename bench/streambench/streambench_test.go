@@ -104,30 +104,35 @@ func writeSource(t *testing.T, size int64) (string, [32]byte) {
 }
 
 func TestReadsCheckBytes(t *testing.T) {
-	const size = 3<<20 + 123 // a short last chunk
-	p, sum := writeSource(t, size)
-	src := testbytes.Reader(dataSeed, size)
-	if _, err := readAt(p, src, 1<<20, 64<<10); err != nil {
-		t.Errorf("readAt: %v", err)
-	}
-	if _, err := seqRead(context.Background(), p, 1<<20, size, sum); err != nil {
-		t.Errorf("seqRead: %v", err)
-	}
-	// One flipped byte must fail both.
-	f, err := os.OpenFile(p, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteAt([]byte{^testbytes.Bytes(dataSeed, 1<<20+101)[1<<20+100]}, 1<<20+100)
-	f.Close()
-	if _, err := readAt(p, src, 1<<20, 64<<10); err == nil {
-		t.Error("readAt accepted a wrong byte")
-	}
-	if _, err := seqRead(context.Background(), p, 1<<20, size, sum); err == nil {
-		t.Error("seqRead accepted a wrong byte")
-	}
-	if _, err := seqRead(context.Background(), p, 1<<20, size+1, sum); err == nil {
-		t.Error("seqRead accepted a short file")
+	for _, hashDuring := range []bool{false, true} {
+		const size = 3<<20 + 123 // a short last chunk
+		p, sum := writeSource(t, size)
+		src := testbytes.Reader(dataSeed, size)
+		if _, err := readAt(p, src, 1<<20, 64<<10); err != nil {
+			t.Errorf("readAt: %v", err)
+		}
+		if _, err := seqRead(context.Background(), p, 1<<20, size, sum, hashDuring); err != nil {
+			t.Errorf("seqRead (hash during: %v): %v", hashDuring, err)
+		}
+		if _, err := seqRead(context.Background(), p, 1<<20, size-1, sum, hashDuring); err == nil {
+			t.Errorf("seqRead (hash during: %v) accepted a file longer than expected", hashDuring)
+		}
+		// One flipped byte must fail both.
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt([]byte{^testbytes.Bytes(dataSeed, 1<<20+101)[1<<20+100]}, 1<<20+100)
+		f.Close()
+		if _, err := readAt(p, src, 1<<20, 64<<10); err == nil {
+			t.Error("readAt accepted a wrong byte")
+		}
+		if _, err := seqRead(context.Background(), p, 1<<20, size, sum, hashDuring); err == nil {
+			t.Errorf("seqRead (hash during: %v) accepted a wrong byte", hashDuring)
+		}
+		if _, err := seqRead(context.Background(), p, 1<<20, size+1, sum, hashDuring); err == nil {
+			t.Errorf("seqRead (hash during: %v) accepted a short file", hashDuring)
+		}
 	}
 }
 
