@@ -18,14 +18,26 @@ const (
 	pipelineTime = time.Second
 	// minMaxOut is the smallest pipeline a peer gets.
 	minMaxOut = 4
+	// lateCheck is how often, while a read waits, the picker looks for
+	// blocks of the pieces it waits on that are late at their peer and
+	// should be asked of another (pickLateLocked). Events (a block, an
+	// unchoke) drive the picker otherwise, and a block stuck behind a slow
+	// peer's queue produces none.
+	lateCheck = minLate
 )
 
 // maintainLoop reviews peers once a tick, connects to new addresses
 // whenever it is woken, and refills pipelines when another torrent gave
 // back in-flight budget this one lacked.
+//
+// While reads wait, it also checks every lateCheck for late blocks.
 func (t *Torrent) maintainLoop(ctx context.Context) {
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
+	late := time.NewTimer(time.Hour)
+	late.Stop()
+	defer late.Stop()
+	lateArmed := false
 	last := time.Now()
 	for {
 		select {
@@ -37,6 +49,23 @@ func (t *Torrent) maintainLoop(ctx context.Context) {
 			t.mu.Lock()
 			t.fillAllLocked(time.Now())
 			t.mu.Unlock()
+		case <-t.blocked:
+			if !lateArmed {
+				late.Reset(lateCheck)
+				lateArmed = true
+			}
+			continue
+		case <-late.C:
+			t.mu.Lock()
+			waiting := len(t.waiters) > 0
+			if waiting {
+				t.fillAllLocked(time.Now())
+			}
+			t.mu.Unlock()
+			if lateArmed = waiting; waiting {
+				late.Reset(lateCheck)
+			}
+			continue
 		case <-ctx.Done():
 			return
 		}

@@ -119,6 +119,13 @@ func (t *Torrent) pickLateLocked(p *peer, wl []want, now time.Time) (*pieceState
 	if t.slowLocked(p) {
 		return nil, -1 // a duplicate from a slow peer would arrive late too
 	}
+	fresh := t.freshLateAfterLocked()
+	lateAfter := func(q *peer) time.Duration {
+		if q.latency == 0 {
+			return fresh
+		}
+		return q.lateAfter()
+	}
 	for _, w := range wl {
 		if w.deadline.After(now) {
 			break
@@ -130,7 +137,7 @@ func (t *Torrent) pickLateLocked(p *peer, wl []want, now time.Time) (*pieceState
 		if p.peerChoking && !p.allowedFast[uint32(w.piece)] {
 			continue
 		}
-		if b := ps.lateBlock(p, now, t.slowLocked); b >= 0 {
+		if b := ps.lateBlock(p, now, lateAfter, t.slowLocked); b >= 0 {
 			return ps, b
 		}
 	}
@@ -209,6 +216,24 @@ func (t *Torrent) roomForLocked(size int, deadline, now time.Time) bool {
 	}
 	t.c.starved.Store(true)
 	return false
+}
+
+// freshLateAfterLocked is when a block counts as late at a peer that has
+// sent no block yet, so has no latency of its own: lateFactor times the
+// lowest latency another peer shows (a new peer as fast as the best would
+// have answered by then), within [minLate, 4*minLate]; 4*minLate if no
+// peer has sent a block.
+func (t *Torrent) freshLateAfterLocked() time.Duration {
+	var best time.Duration
+	for q := range t.peers {
+		if q.latency > 0 && (best == 0 || q.latency < best) {
+			best = q.latency
+		}
+	}
+	if best == 0 {
+		return 4 * minLate
+	}
+	return min(max(lateFactor*best, minLate), 4*minLate)
 }
 
 // slowLocked reports whether p is much slower than the fastest peer.

@@ -23,9 +23,10 @@ type Torrent struct {
 	storage Storage
 	bufPool sync.Pool // *[]byte of info.PieceLength bytes
 
-	kick   chan struct{} // wakes the maintenance loop to dial (cap 1)
-	refill chan struct{} // wakes it to refill pipelines: the in-flight budget has room (cap 1)
-	ann    announcer
+	kick    chan struct{} // wakes the maintenance loop to dial (cap 1)
+	refill  chan struct{} // wakes it to refill pipelines: the in-flight budget has room (cap 1)
+	blocked chan struct{} // wakes it to watch for late blocks: a read started waiting (cap 1)
+	ann     announcer
 
 	// Transfer totals for trackers.
 	uploaded, downloaded atomic.Int64
@@ -75,6 +76,7 @@ func newTorrent(ctx context.Context, c *Client, m *metainfo.MetaInfo) (*Torrent,
 		log:       c.log.With("torrent", info.Name),
 		storage:   c.opts.Storage,
 		kick:      make(chan struct{}, 1),
+		blocked:   make(chan struct{}, 1),
 		refill:    make(chan struct{}, 1),
 		have:      peerwire.NewBitfield(info.NumPieces()),
 		pieces:    map[int]*pieceState{},
@@ -188,6 +190,10 @@ func (t *Torrent) addWaiterLocked(i int, now time.Time) chan struct{} {
 		w = &waiter{ch: make(chan struct{}), since: now}
 		t.waiters[i] = w
 		t.wantDirty = true
+		select {
+		case t.blocked <- struct{}{}:
+		default:
+		}
 	}
 	w.n++
 	return w.ch
