@@ -36,15 +36,15 @@ const (
 )
 
 // ErrNoPeerSources is returned by ResolveMagnet for a magnet without
-// trackers (or with trackers turned off) and without x.pe peers: there is
-// nobody to ask (no DHT yet).
+// trackers (or with trackers turned off) and without x.pe peers, when the
+// client has no DHT either: there is nobody to ask.
 var ErrNoPeerSources = errors.New("fetcher: magnet names no trackers and no peers")
 
 // MagnetProgress is what ResolveMagnet has found so far.
 type MagnetProgress struct {
 	TrackersAnswered int // tracker announces that answered
 	TrackersFailed   int // tracker announces that failed
-	PeersFound       int // distinct peer addresses from trackers and x.pe
+	PeersFound       int // distinct peer addresses from trackers, the DHT and x.pe
 	PeersConnected   int // peers connected now (handshakes done)
 	PeersTried       int // handshakes completed over the whole resolution
 	PeersWithMeta    int // peers that offered the metadata (ut_metadata and a sane metadata_size)
@@ -110,7 +110,7 @@ func (c *Client) ResolveMagnet(ctx context.Context, m *metainfo.Magnet, progress
 		return nil, errors.New("fetcher: ResolveMagnet: nil magnet")
 	}
 	useTrackers := !c.opts.DisableTrackers && len(m.Trackers) > 0
-	if !useTrackers && len(m.Peers) == 0 {
+	if !useTrackers && len(m.Peers) == 0 && c.opts.DHT == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoPeerSources, m.InfoHash)
 	}
 	select {
@@ -145,6 +145,9 @@ func (c *Client) ResolveMagnet(ctx context.Context, m *metainfo.Magnet, progress
 		}
 	}
 	wg.Go(func() { r.addMagnetPeers(ctx, m.Peers) })
+	if c.opts.DHT != nil {
+		wg.Go(func() { dhtLoop(ctx, c.opts.DHT, m.InfoHash, c.port, r.log, r.addPeers) })
+	}
 	raw, err := r.run(ctx, &wg, progress)
 	if err != nil {
 		r.gaveUp.Store(true) // trackers hear "stopped"

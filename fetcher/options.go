@@ -39,6 +39,9 @@ type Options struct {
 	MaxInFlightBytes int64
 	// DisableTrackers turns off announcing, for tests that add peers by hand.
 	DisableTrackers bool
+	// DHT, if set, finds peers of every torrent that is not private (BEP
+	// 27) and of magnets, besides trackers.
+	DHT PeerFinder
 	// Background fetches every piece, in order, whenever peers have room
 	// after what readers want. Default: fetch only what is read and the
 	// readers' readahead windows.

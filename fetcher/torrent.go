@@ -110,6 +110,11 @@ func (t *Torrent) start() {
 	if !t.c.opts.DisableTrackers && len(t.mi.Trackers()) > 0 {
 		t.c.wg.Go(func() { t.announceLoop(ctx) })
 	}
+	if t.c.opts.DHT != nil && !t.info.Private {
+		t.c.wg.Go(func() {
+			dhtLoop(ctx, t.c.opts.DHT, t.ih, t.c.port, t.log, func(ps []netip.AddrPort) { t.AddPeers(ps...) })
+		})
+	}
 	t.startWebseeds(ctx)
 }
 
