@@ -31,6 +31,8 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&listen, "listen", ":0", "address to accept peers on while fetching a magnet's metadata")
 	fs.Var(&peers, "peer", "also ask this peer (IP:PORT) for a magnet's metadata (repeatable)")
 	fs.Var(level, "log-level", "debug, info, warn or error")
+	var dhtf dhtFlags
+	dhtf.add(fs)
 	if err := parseFlags(fs, args, 1, "one .torrent file or magnet link"); err != nil {
 		return err
 	}
@@ -43,7 +45,17 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		for _, p := range peers {
 			src.magnet.Peers = append(src.magnet.Peers, p.String())
 		}
-		c, err = fetcher.New(fetcher.Options{Logger: level.logger(stderr), ListenAddr: listen, Storage: piececache.NewMemory()})
+		log := level.logger(stderr)
+		opts := fetcher.Options{Logger: log, ListenAddr: listen, Storage: piececache.NewMemory()}
+		if nodes := dhtf.nodes(); nodes != nil {
+			if d, err := startDHT(listen, nodes, log.With("pkg", "dht")); err != nil {
+				log.Warn("DHT: cannot start; peers come from trackers only", "err", err)
+			} else {
+				defer d.close() // after the client's Close below
+				opts.DHT = d.srv
+			}
+		}
+		c, err = fetcher.New(opts)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/torrentfs/torrentfs/fetcher/dht"
 	"github.com/torrentfs/torrentfs/internal/leakcheck"
 )
 
@@ -87,5 +88,43 @@ func TestMountAMagnetThenRemountFromTheCache(t *testing.T) {
 		if !strings.Contains(log.String(), wantLine) {
 			t.Fatalf("round %d: metadata should come %s:\n%s", round, wantFrom, log.String())
 		}
+	}
+}
+
+// TestInfoFindsATrackerlessMagnetOnTheDHT: a magnet with nothing but its
+// info hash resolves through the DHT, joined through --dht-bootstrap.
+func TestInfoFindsATrackerlessMagnetOnTheDHT(t *testing.T) {
+	defer leakcheck.Check(t)()
+	sw := startSwarm(t)
+	router, err := dht.Listen("127.0.0.1:0", dht.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer router.Close()
+	announcer, err := dht.Listen("127.0.0.1:0", dht.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer announcer.Close()
+	ctx := context.Background()
+	if err := announcer.Bootstrap(ctx, []string{router.Addr().String()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := announcer.Announce(ctx, sw.mi.InfoHash, int(sw.seeder.Port())); err != nil {
+		t.Fatal(err)
+	}
+	link := "magnet:?xt=urn:btih:" + sw.mi.InfoHash.String()
+	code, out, stderr := runCLI("info", "--listen", "127.0.0.1:0", "--metadata-timeout", "20s",
+		"--dht-bootstrap", router.Addr().String(), link)
+	if code != 0 {
+		t.Fatalf("info %s: exit %d\n%s", link, code, stderr)
+	}
+	if !strings.Contains(out, "swarm/sub/deeper/b.mkv") {
+		t.Errorf("info of the magnet lacks its files:\n%s", out)
+	}
+	code, _, stderr = runCLI("info", "--listen", "127.0.0.1:0", "--metadata-timeout", "1s", "--no-dht",
+		"--dht-bootstrap", router.Addr().String(), link)
+	if code == 0 || !strings.Contains(stderr, "no trackers") {
+		t.Errorf("with --no-dht a trackerless magnet resolved or failed without saying why (exit %d):\n%s", code, stderr)
 	}
 }

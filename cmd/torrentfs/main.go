@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 )
 
 const usage = `torrentfs mounts a torrent as a read-only folder. Any program can open its
@@ -34,6 +35,9 @@ func main() {
 
 // run executes one command and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	// Logs come from background goroutines (the DHT's bootstrap, the
+	// fetcher) while progress lines are printed: one writer, one lock.
+	stderr = &lockedWriter{w: stderr}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -70,4 +74,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "torrentfs: %v\n", err)
 		return 1
 	}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex // guards w
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -107,11 +107,14 @@ func runMount(args []string, stdout, stderr io.Writer) error {
 			"  torrentfs mount 'magnet:?xt=urn:btih:…&tr=…' ~/t   # waits for the metadata, then mounts", stderr)
 	addSessionFlags(fs, &cfg, level)
 	fs.Var(&peers, "peer", "connect to this peer (IP:PORT) as well as the trackers' (repeatable)")
+	var dhtf dhtFlags
+	dhtf.add(fs)
 	if err := parseFlags(fs, args, 2, "a .torrent file or magnet link, and a mount point"); err != nil {
 		return err
 	}
 	cfg.Logger = level.logger(stderr)
 	cfg.Peers = peers
+	cfg.DHT = dhtf.nodes()
 	src, err := loadSource(fs.Arg(0))
 	if err != nil {
 		return err

@@ -33,8 +33,9 @@ func requireFUSE(t *testing.T) {
 
 // swarm is a tracker and a seeder of a generated multi-file torrent.
 type swarm struct {
-	mi    *metainfo.MetaInfo
-	files []demoFile
+	mi     *metainfo.MetaInfo
+	files  []demoFile
+	seeder netip.AddrPort
 }
 
 func startSwarm(t *testing.T) *swarm {
@@ -75,7 +76,7 @@ func startSwarm(t *testing.T) *swarm {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return &swarm{mi: mi, files: files}
+	return &swarm{mi: mi, files: files, seeder: seedAddr}
 }
 
 // mountInBackground runs mountAndWait until the returned cancel is called;

@@ -34,12 +34,14 @@ type sessionConfig struct {
 	UploadRate  int64            // bytes per second to peers; 0: unlimited
 	UploadSlots int              // peers unchoked for their rate; 0: the default
 	MetaTimeout time.Duration    // how long a magnet may take to give its metadata
+	DHT         []string         // DHT bootstrap nodes; nil: no DHT
 }
 
 // session is a mounted torrent: its cache, client and FUSE server.
 type session struct {
 	log    *slog.Logger
 	cache  *piececache.Cache
+	dht    *dhtNode // nil without the DHT
 	client *fetcher.Client
 	tor    *fetcher.Torrent
 	srv    *fs.Server
@@ -71,7 +73,16 @@ func startSession(ctx context.Context, cfg sessionConfig, src source, dir string
 	if err != nil {
 		return nil, err
 	}
+	var finder fetcher.PeerFinder
+	if cfg.DHT != nil {
+		if s.dht, err = startDHT(cfg.Listen, cfg.DHT, cfg.Logger.With("pkg", "dht")); err != nil {
+			cfg.Logger.Warn("DHT: cannot start; peers come from trackers only", "err", err)
+		} else {
+			finder = s.dht.srv
+		}
+	}
 	s.client, err = fetcher.New(fetcher.Options{
+		DHT:             finder,
 		Logger:          cfg.Logger.With("pkg", "fetcher"),
 		ListenAddr:      cfg.Listen,
 		Storage:         s.cache,
@@ -133,8 +144,8 @@ func openCache(cfg sessionConfig) (*piececache.Cache, error) {
 	return c, err
 }
 
-// close unmounts (failing reads still blocked), leaves the swarm and closes
-// the cache, in that order. It is safe on a half-started session.
+// close unmounts (failing reads still blocked), leaves the swarm (the
+// client, then the DHT) and closes the cache, in that order. It is safe on a half-started session.
 func (s *session) close(ctx context.Context) error {
 	var errs []error
 	if s.srv != nil {
@@ -144,6 +155,9 @@ func (s *session) close(ctx context.Context) error {
 	}
 	if s.client != nil {
 		errs = append(errs, s.client.Close())
+	}
+	if s.dht != nil {
+		errs = append(errs, s.dht.close())
 	}
 	if s.cache != nil {
 		errs = append(errs, s.cache.Close())

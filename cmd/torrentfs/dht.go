@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/torrentfs/torrentfs/fetcher"
+	"github.com/torrentfs/torrentfs/fetcher/dht"
+)
+
+var _ fetcher.PeerFinder = (*dht.Server)(nil)
+
+// defaultDHTBootstrap are well-known public routers of the Mainline DHT.
+const defaultDHTBootstrap = "router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881,dht.libtorrent.org:25401"
+
+// dhtBootstrapTimeout bounds the background bootstrap.
+const dhtBootstrapTimeout = time.Minute
+
+// dhtFlags are the DHT's command-line settings.
+type dhtFlags struct {
+	off       bool
+	bootstrap string
+}
+
+// add registers --no-dht and --dht-bootstrap.
+func (d *dhtFlags) add(fs *flag.FlagSet) {
+	fs.BoolVar(&d.off, "no-dht", false, "do not use the DHT to find peers (private torrents never do)")
+	fs.StringVar(&d.bootstrap, "dht-bootstrap", defaultDHTBootstrap, "DHT nodes to join through (host:port, comma-separated)")
+}
+
+// nodes is the bootstrap list, or nil with the DHT off.
+func (d *dhtFlags) nodes() []string {
+	if d.off {
+		return nil
+	}
+	var out []string
+	for _, n := range strings.Split(d.bootstrap, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// dhtNode is a running DHT server and its background bootstrap.
+type dhtNode struct {
+	srv    *dht.Server
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startDHT serves the DHT on UDP at the IP and port of listen (the peers'
+// TCP address; port 0 or a taken port: any port) and joins it through
+// bootstrap in the background.
+func startDHT(listen string, bootstrap []string, log *slog.Logger) (*dhtNode, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", listen, err)
+	}
+	opts := dht.Options{Logger: log}
+	srv, err := dht.Listen(net.JoinHostPort(host, port), opts)
+	if err != nil && port != "0" {
+		srv, err = dht.Listen(net.JoinHostPort(host, "0"), opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dhtBootstrapTimeout)
+	d := &dhtNode{srv: srv, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		if err := srv.Bootstrap(ctx, bootstrap); err != nil {
+			log.Warn("DHT: could not join; peers come from trackers only", "err", err)
+			return
+		}
+		log.Info("DHT: joined", "nodes", srv.Nodes(), "addr", srv.Addr())
+	}()
+	return d, nil
+}
+
+// close stops the bootstrap and the server. Close the fetcher's client,
+// which uses the server, first.
+func (d *dhtNode) close() error {
+	d.cancel()
+	<-d.done
+	return d.srv.Close()
+}
