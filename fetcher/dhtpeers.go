@@ -22,7 +22,7 @@ const (
 	dhtEvery = 15 * time.Minute
 	// dhtFewPeers: a lookup that found fewer peers is repeated after
 	// dhtRetry, and one that failed (the table may still be empty while
-	// it bootstraps) after dhtRetryFailed.
+	// it bootstraps) after 1 s, doubling up to dhtRetryFailed.
 	dhtFewPeers    = 8
 	dhtRetry       = time.Minute
 	dhtRetryFailed = 10 * time.Second
@@ -33,6 +33,7 @@ const (
 func dhtLoop(ctx context.Context, finder PeerFinder, ih [20]byte, port uint16, log *slog.Logger, add func([]netip.AddrPort)) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	failures := 0
 	for {
 		select {
 		case <-timer.C:
@@ -49,9 +50,12 @@ func dhtLoop(ctx context.Context, finder PeerFinder, ih [20]byte, port uint16, l
 		switch {
 		case err != nil:
 			log.Debug("DHT lookup failed", "err", err)
-			next = dhtRetryFailed
+			next = min(time.Second<<failures, dhtRetryFailed)
+			failures = min(failures+1, 4) // 16 s > dhtRetryFailed; no overflow
 		case len(peers) < dhtFewPeers:
-			next = dhtRetry
+			next, failures = dhtRetry, 0
+		default:
+			failures = 0
 		}
 		if len(peers) > 0 {
 			log.Debug("DHT found peers", "peers", len(peers))
