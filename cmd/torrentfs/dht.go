@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/torrentfs/torrentfs/fetcher"
 	"github.com/torrentfs/torrentfs/fetcher/dht"
@@ -17,9 +16,6 @@ var _ fetcher.PeerFinder = (*dht.Server)(nil)
 
 // defaultDHTBootstrap are well-known public routers of the Mainline DHT.
 const defaultDHTBootstrap = "router.bittorrent.com:6881,dht.transmissionbt.com:6881,router.utorrent.com:6881,dht.libtorrent.org:25401"
-
-// dhtBootstrapTimeout bounds the background bootstrap.
-const dhtBootstrapTimeout = time.Minute
 
 // dhtFlags are the DHT's command-line settings.
 type dhtFlags struct {
@@ -47,7 +43,7 @@ func (d *dhtFlags) nodes() []string {
 	return out
 }
 
-// dhtNode is a running DHT server and its background bootstrap.
+// dhtNode is a running DHT server and the goroutine that keeps it joined.
 type dhtNode struct {
 	srv    *dht.Server
 	cancel context.CancelFunc
@@ -56,7 +52,8 @@ type dhtNode struct {
 
 // startDHT serves the DHT on UDP at the IP and port of listen (the peers'
 // TCP address; port 0 or a taken port: any port) and joins it through
-// bootstrap in the background.
+// bootstrap in the background, again whenever it loses its nodes (the
+// network may be down at first).
 func startDHT(listen string, bootstrap []string, log *slog.Logger) (*dhtNode, error) {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
@@ -70,15 +67,22 @@ func startDHT(listen string, bootstrap []string, log *slog.Logger) (*dhtNode, er
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dhtBootstrapTimeout)
+	ctx, cancel := context.WithCancel(context.Background())
 	d := &dhtNode{srv: srv, cancel: cancel, done: make(chan struct{})}
+	warned := false
 	go func() {
 		defer close(d.done)
-		if err := srv.Bootstrap(ctx, bootstrap); err != nil {
-			log.Warn("DHT: could not join; peers come from trackers only", "err", err)
-			return
-		}
-		log.Info("DHT: joined", "nodes", srv.Nodes(), "addr", srv.Addr())
+		srv.Run(ctx, bootstrap, func(err error) {
+			switch {
+			case err == nil:
+				log.Info("DHT: joined", "nodes", srv.Nodes(), "addr", srv.Addr())
+			case !warned:
+				warned = true
+				log.Warn("DHT: cannot join yet (will retry); peers come from trackers meanwhile", "err", err)
+			default:
+				log.Debug("DHT: cannot join yet", "err", err)
+			}
+		})
 	}()
 	return d, nil
 }

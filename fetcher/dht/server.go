@@ -22,6 +22,9 @@ type Options struct {
 	ID [20]byte
 	// QueryTimeout bounds one query's wait for its response (default 2 s).
 	QueryTimeout time.Duration
+
+	// Tests only (maintain.go).
+	rejoinMin, refreshEvery time.Duration
 }
 
 const (
@@ -43,6 +46,7 @@ type Server struct {
 	log  *slog.Logger
 	id   [20]byte
 	qto  time.Duration
+	opts Options
 
 	mu      sync.Mutex // guards table, store, pending, nextT; never held across I/O
 	table   *table
@@ -90,7 +94,7 @@ func New(conn *net.UDPConn, opts Options) *Server {
 		qto = defaultQueryTimeout
 	}
 	s := &Server{
-		conn: conn, log: log, id: id, qto: qto,
+		conn: conn, log: log, id: id, qto: qto, opts: opts,
 		table:    newTable(id),
 		store:    newStore(time.Now()),
 		pending:  map[string]*call{},

@@ -73,7 +73,8 @@ func TestAnnounceThenFind(t *testing.T) {
 }
 
 // rawQuery sends b to s from a fresh socket and returns the reply, if any
-// comes within a short while.
+// comes within a short while; it sends again a few times (UDP may drop a
+// datagram when the server's queue is full).
 func rawQuery(t *testing.T, s *Server, b []byte) *msg {
 	t.Helper()
 	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(s.Addr()))
@@ -81,20 +82,23 @@ func rawQuery(t *testing.T, s *Server, b []byte) *msg {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	buf := make([]byte, maxDatagram)
-	n, err := c.Read(buf)
-	if err != nil {
-		return nil
+	for range 5 {
+		if _, err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		n, err := c.Read(buf)
+		if err != nil {
+			continue
+		}
+		m, err := decode(buf[:n])
+		if err != nil {
+			t.Fatalf("reply %q: %v", buf[:n], err)
+		}
+		return m
 	}
-	m, err := decode(buf[:n])
-	if err != nil {
-		t.Fatalf("reply %q: %v", buf[:n], err)
-	}
-	return m
+	return nil
 }
 
 // TestAnnounceNeedsOurToken: announce_peer with a token we did not give
@@ -176,5 +180,56 @@ func TestQueryTimesOutAndCloses(t *testing.T) {
 	s.Close()
 	if _, err := s.GetPeers(context.Background(), id(1)); !errors.Is(err, ErrNoNodes) {
 		t.Errorf("get_peers with an empty table = %v, want ErrNoNodes", err)
+	}
+}
+
+// TestRunJoinsWhenTheNetworkComesBack: Run keeps trying to bootstrap while
+// its bootstrap node is down, and joins once it is up.
+func TestRunJoinsWhenTheNetworkComesBack(t *testing.T) {
+	defer leakcheck.Check(t)()
+	hold, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := hold.LocalAddr().(*net.UDPAddr)
+	hold.Close() // nobody answers there until we listen again below
+
+	s, err := Listen("127.0.0.1:0", Options{QueryTimeout: 100 * time.Millisecond, rejoinMin: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	reports := make(chan error, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx, []string{boot.String()}, func(err error) {
+			select {
+			case reports <- err:
+			default:
+			}
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	if err := <-reports; err == nil {
+		t.Fatalf("bootstrap from a node that is down succeeded")
+	}
+	conn, err := net.ListenUDP("udp4", boot)
+	if err != nil {
+		t.Skipf("cannot listen on %v again: %v", boot, err)
+	}
+	b := New(conn, Options{})
+	defer b.Close()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case err := <-reports:
+			if err == nil && s.Nodes() > 0 {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("not joined 10 s after the bootstrap node came up")
+		}
 	}
 }
