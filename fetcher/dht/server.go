@@ -48,9 +48,10 @@ type Server struct {
 	qto  time.Duration
 	opts Options
 
-	mu      sync.Mutex // guards table, store, pending, nextT; never held across I/O
+	mu      sync.Mutex // guards table, store, limit, pending, nextT; never held across I/O
 	table   *table
 	store   *store
+	limit   limiter
 	pending map[string]*call // our queries awaiting a response, by transaction ID
 	nextT   uint32
 
@@ -165,17 +166,19 @@ func (s *Server) readLoop() {
 // handle processes one datagram from a remote node.
 func (s *Server) handle(b []byte, from netip.AddrPort) {
 	m, err := decode(b)
+	now := time.Now()
 	if err != nil {
 		s.log.Debug("dht: dropping message", "from", from, "err", err)
-		if m != nil && m.Y == "q" && m.T != "" {
+		if m != nil && m.Y == "q" && m.T != "" && s.allow(from, now) {
 			s.send(from, &msg{T: m.T, Y: "e", Code: codeProtocol, Text: "malformed query"})
 		}
 		return
 	}
-	now := time.Now()
 	switch m.Y {
 	case "q":
-		s.answer(m, from, now)
+		if s.allow(from, now) {
+			s.answer(m, from, now)
+		}
 	case "r", "e":
 		s.mu.Lock()
 		c := s.pending[m.T]
@@ -192,6 +195,13 @@ func (s *Server) handle(b []byte, from netip.AddrPort) {
 			c.ch <- m
 		}
 	}
+}
+
+// allow reports whether a query from addr may be answered (limit.go).
+func (s *Server) allow(addr netip.AddrPort, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limit.allow(addr, now)
 }
 
 // answer replies to a query.

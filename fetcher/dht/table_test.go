@@ -73,3 +73,33 @@ func TestStoreBounds(t *testing.T) {
 		t.Errorf("a token accepted after two rotations")
 	}
 }
+
+// TestQueriesAreRateLimited: one source gets maxPerSourcePerSec answers a
+// second, all sources together maxQueriesPerSec, and the next second
+// starts afresh.
+func TestQueriesAreRateLimited(t *testing.T) {
+	var l limiter
+	now := time.Unix(5000, 0)
+	a := netip.MustParseAddrPort("10.0.0.1:6881")
+	n := 0
+	for range 2 * maxPerSourcePerSec {
+		if l.allow(a, now) {
+			n++
+		}
+	}
+	if n != maxPerSourcePerSec {
+		t.Errorf("%d queries of one source answered in a second, want %d", n, maxPerSourcePerSec)
+	}
+	n = 0
+	for i := range 2 * maxQueriesPerSec {
+		if l.allow(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 6881), now) {
+			n++
+		}
+	}
+	if n != maxQueriesPerSec-maxPerSourcePerSec {
+		t.Errorf("%d more queries answered in the same second, want %d", n, maxQueriesPerSec-maxPerSourcePerSec)
+	}
+	if !l.allow(a, now.Add(time.Second)) {
+		t.Errorf("the next second refused a query")
+	}
+}
