@@ -114,22 +114,14 @@ func (c *Cache) deletePieces(ids []pieceID, extra ...[]byte) error {
 	for _, id := range ids {
 		keys = append(keys, pieceKey(id.ih, id.piece), stampKey(id.ih, id.piece))
 	}
-	txn := c.db.NewTransaction(true)
-	defer func() { txn.Discard() }()
+	txn := newSplitTxn(c.db)
+	defer txn.discard()
 	for _, key := range keys {
-		err := txn.Delete(key)
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			if err := txn.Commit(); err != nil {
-				return err
-			}
-			txn = c.db.NewTransaction(true)
-			err = txn.Delete(key)
-		}
-		if err != nil {
+		if err := txn.delete(key); err != nil {
 			return err
 		}
 	}
-	return txn.Commit()
+	return txn.commit()
 }
 
 // reclaim makes Badger give back the disk space of deleted values and

@@ -2,9 +2,6 @@ package piececache
 
 import (
 	"encoding/binary"
-	"errors"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // Use order survives a restart roughly: each piece has a use stamp, the
@@ -46,25 +43,17 @@ func (c *Cache) flushStamps() {
 	}
 	c.mu.Unlock()
 
-	txn := c.db.NewTransaction(true)
-	defer func() { txn.Discard() }()
+	txn := newSplitTxn(c.db)
+	defer txn.discard()
 	for id, stamp := range dirty {
 		var v [4]byte
 		binary.BigEndian.PutUint32(v[:], stamp)
-		key := stampKey(id.ih, id.piece)
-		err := txn.Set(key, v[:])
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			if err = txn.Commit(); err == nil {
-				txn = c.db.NewTransaction(true)
-				err = txn.Set(key, v[:])
-			}
-		}
-		if err != nil {
+		if err := txn.set(stampKey(id.ih, id.piece), v[:]); err != nil {
 			c.log.Debug("piececache: persisting use stamps", "err", err)
 			return // they are only a hint; the next flush or Put writes newer ones
 		}
 	}
-	if err := txn.Commit(); err != nil {
+	if err := txn.commit(); err != nil {
 		c.log.Debug("piececache: persisting use stamps", "err", err)
 	}
 }

@@ -3,7 +3,6 @@ package piececache
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -204,21 +203,19 @@ func (c *Cache) putAll(puts []*request) {
 	var stamp [4]byte
 	now := uint32(c.now().Unix())
 	binary.BigEndian.PutUint32(stamp[:], now)
-	txn := c.db.NewTransaction(true)
-	defer func() { txn.Discard() }()
+	txn := newSplitTxn(c.db)
+	defer txn.discard()
 	var err error
 	for _, r := range puts {
-		key := pieceKey(r.id.ih, r.id.piece)
-		val := encodePieceValue(r.seq, r.plen)
-		if err = setOrCommit(&txn, c.db, key, val); err != nil {
+		if err = txn.set(pieceKey(r.id.ih, r.id.piece), encodePieceValue(r.seq, r.plen)); err != nil {
 			break
 		}
-		if err = setOrCommit(&txn, c.db, stampKey(r.id.ih, r.id.piece), stamp[:]); err != nil {
+		if err = txn.set(stampKey(r.id.ih, r.id.piece), stamp[:]); err != nil {
 			break
 		}
 	}
 	if err == nil {
-		err = txn.Commit()
+		err = txn.commit()
 	}
 	if err != nil {
 		// Some entries may have been committed with an earlier
@@ -249,20 +246,6 @@ func (c *Cache) putAll(puts []*request) {
 	for _, r := range puts {
 		r.done <- nil
 	}
-}
-
-// setOrCommit sets key in *txn; if the transaction is full it commits it
-// and goes on in a new one.
-func setOrCommit(txn **badger.Txn, db *badger.DB, key, val []byte) error {
-	err := (*txn).Set(key, val)
-	if errors.Is(err, badger.ErrTxnTooBig) {
-		if err := (*txn).Commit(); err != nil {
-			return err
-		}
-		*txn = db.NewTransaction(true)
-		err = (*txn).Set(key, val)
-	}
-	return err
 }
 
 // forget deletes id if its file is still seq (a newer Put may have
