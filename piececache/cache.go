@@ -99,8 +99,7 @@ func Open(dir string, opts Options) (*Cache, error) {
 	if name, err := foreignFile(dir); err != nil {
 		return nil, fmt.Errorf("piececache: %w", err)
 	} else if name != "" {
-		return nil, fmt.Errorf("piececache: refusing to use %s as a cache: it holds %q, which torrentfs did not create (choose an empty or new directory): %w",
-			dir, name, ErrNotCache)
+		return nil, refuseUse(dir, name)
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
@@ -109,6 +108,17 @@ func Open(dir string, opts Options) (*Cache, error) {
 	if hasLegacyLayout(dir) {
 		lock.unlock()
 		return nil, &VersionError{Dir: dir, Have: 1, Want: FormatVersion}
+	}
+	// The piece files, listed once, under the lock: what the index is
+	// matched against below, and the last check for foreign files.
+	files, name, err := scanPieces(dir)
+	if err != nil {
+		lock.unlock()
+		return nil, &DamagedError{Dir: dir, Err: fmt.Errorf("list piece files: %w", err)}
+	}
+	if name != "" {
+		lock.unlock()
+		return nil, refuseUse(dir, name)
 	}
 	idxDir := filepath.Join(dir, indexDir)
 	db, err := openBadger(badgerOptions(idxDir, opts, log))
@@ -138,7 +148,7 @@ func Open(dir string, opts Options) (*Cache, error) {
 		return nil, err
 	}
 	c.idx = idx
-	if err := c.matchFiles(); err != nil {
+	if err := c.matchFiles(files); err != nil {
 		db.Close()
 		lock.unlock()
 		return nil, err
@@ -261,15 +271,11 @@ func (c *Cache) loadIndex() (*index, error) {
 	return idx, nil
 }
 
-// matchFiles reconciles the index with the piece files after a crash (see
-// files.go): it deletes files the index does not name, forgets pieces
-// whose file is missing, and sets the next sequence number past every one
-// in use. It runs in Open, before the writer starts.
-func (c *Cache) matchFiles() error {
-	files, err := pieceFiles(c.dir)
-	if err != nil {
-		return &DamagedError{Dir: c.dir, Err: fmt.Errorf("list piece files: %w", err)}
-	}
+// matchFiles reconciles the index with the piece files (scanPieces)
+// after a crash (see files.go): it deletes files the index does not name,
+// forgets pieces whose file is missing, and sets the next sequence number
+// past every one in use. It runs in Open, before the writer starts.
+func (c *Cache) matchFiles(files map[uint64]bool) error {
 	var maxSeq uint64
 	named := make(map[uint64]bool, c.idx.pieces)
 	var missing []pieceID
@@ -301,6 +307,11 @@ func (c *Cache) matchFiles() error {
 	removeEmptyPieceDirs(c.dir)
 	c.seq.Store(maxSeq)
 	return nil
+}
+
+func refuseUse(dir, foreign string) error {
+	return fmt.Errorf("piececache: refusing to use %s as a cache: it holds %q, which torrentfs did not create (choose an empty or new directory): %w",
+		dir, foreign, ErrNotCache)
 }
 
 // begin registers a call in flight, or fails if the cache is closed.

@@ -47,7 +47,8 @@ func (c *Cache) maybeEvict() {
 // measureOverhead sets c.overhead to what the directory takes on disk
 // beyond the live pieces' files.
 func (c *Cache) measureOverhead() {
-	c.overhead = dirBytes(c.dir) + dirBytes(filepath.Join(c.dir, indexDir)) + pieceDirsBytes(c.dir)
+	// The directories themselves, for the piece files' directories.
+	c.overhead = dirBytes(c.dir) + dirBytes(filepath.Join(c.dir, indexDir)) + dirBytes(filepath.Join(c.dir, piecesDir))
 }
 
 // evict deletes least recently used pieces, if Bytes plus the measured

@@ -67,8 +67,11 @@ func hexPad(v uint64, width int) string {
 }
 
 // piecePath is the file of sequence number seq.
-func (c *Cache) piecePath(seq uint64) string {
-	return filepath.Join(c.dir, piecesDir, subdirOf(seq), hexPad(seq, 16))
+func (c *Cache) piecePath(seq uint64) string { return pieceFilePath(c.dir, seq) }
+
+// pieceFilePath is the file of sequence number seq in cache directory dir.
+func pieceFilePath(dir string, seq uint64) string {
+	return filepath.Join(dir, piecesDir, subdirOf(seq), hexPad(seq, 16))
 }
 
 // writePieceFile writes data, with its header, into the new file seq. On
@@ -126,60 +129,39 @@ func (c *Cache) readPieceFile(seq uint64, p []byte, off int64) (int, error) {
 	return readPiece(f, fi.Size(), p, off, scratch)
 }
 
-// pieceFiles lists the sequence numbers of the piece files in dir. Names
-// it does not recognise are left alone (foreignFile reports them).
-func pieceFiles(dir string) (map[uint64]bool, error) {
-	seqs := map[uint64]bool{}
+// scanPieces walks dir/pieces once. It returns the sequence numbers of the
+// piece files, and the path, relative to dir, of the first entry a Cache
+// would not have created ("" if none; then seqs is complete). A well-named
+// file in another sequence number's directory is neither listed nor
+// reported.
+func scanPieces(dir string) (seqs map[uint64]bool, foreign string, err error) {
+	seqs = map[uint64]bool{}
 	subdirs, err := readDir(filepath.Join(dir, piecesDir))
 	if errors.Is(err, fs.ErrNotExist) {
-		return seqs, nil
+		return seqs, "", nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for _, sd := range subdirs {
+		rel := filepath.Join(piecesDir, sd.Name())
 		if !sd.IsDir() || !pieceSubdirName.MatchString(sd.Name()) {
-			continue
+			return seqs, rel, nil
 		}
-		files, err := readDir(filepath.Join(dir, piecesDir, sd.Name()))
+		files, err := readDir(filepath.Join(dir, rel))
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		for _, f := range files {
-			if !pieceFileName.MatchString(f.Name()) {
-				continue
+			if f.IsDir() || !pieceFileName.MatchString(f.Name()) {
+				return seqs, filepath.Join(rel, f.Name()), nil
 			}
 			if seq, err := strconv.ParseUint(f.Name(), 16, 64); err == nil && subdirOf(seq) == sd.Name() {
 				seqs[seq] = true
 			}
 		}
 	}
-	return seqs, nil
-}
-
-// foreignPieceEntry returns the path, relative to dir, of an entry under
-// dir/pieces that a Cache would not have created, or "".
-func foreignPieceEntry(dir string) (string, error) {
-	subdirs, err := readDir(filepath.Join(dir, piecesDir))
-	if err != nil {
-		return "", err
-	}
-	for _, sd := range subdirs {
-		rel := filepath.Join(piecesDir, sd.Name())
-		if !sd.IsDir() || !pieceSubdirName.MatchString(sd.Name()) {
-			return rel, nil
-		}
-		files, err := readDir(filepath.Join(dir, rel))
-		if err != nil {
-			return "", err
-		}
-		for _, f := range files {
-			if f.IsDir() || !pieceFileName.MatchString(f.Name()) {
-				return filepath.Join(rel, f.Name()), nil
-			}
-		}
-	}
-	return "", nil
+	return seqs, "", nil
 }
 
 // readDir lists dir in the order the file system gives (os.ReadDir sorts,
@@ -195,19 +177,13 @@ func readDir(dir string) ([]fs.DirEntry, error) {
 
 // removeEmptyPieceDirs deletes the piece directories that hold nothing.
 func removeEmptyPieceDirs(dir string) {
-	subdirs, _ := os.ReadDir(filepath.Join(dir, piecesDir))
+	subdirs, _ := readDir(filepath.Join(dir, piecesDir))
 	for _, sd := range subdirs {
 		if sd.IsDir() && pieceSubdirName.MatchString(sd.Name()) {
 			// Fails, harmlessly, unless the directory is empty.
 			syscall.Rmdir(filepath.Join(dir, piecesDir, sd.Name()))
 		}
 	}
-}
-
-// pieceDirsBytes is what du counts for the piece directories themselves,
-// not the files in them.
-func pieceDirsBytes(dir string) int64 {
-	return dirBytes(filepath.Join(dir, piecesDir))
 }
 
 // errFileMissing reports an index entry whose file is gone.

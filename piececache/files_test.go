@@ -13,9 +13,9 @@ import (
 // pieceFileCount is how many piece files dir holds.
 func pieceFileCount(t *testing.T, dir string) int {
 	t.Helper()
-	files, err := pieceFiles(dir)
-	if err != nil {
-		t.Fatal(err)
+	files, foreign, err := scanPieces(dir)
+	if err != nil || foreign != "" {
+		t.Fatalf("scanPieces: %v, foreign %q", err, foreign)
 	}
 	return len(files)
 }

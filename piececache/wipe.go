@@ -38,8 +38,7 @@ func Wipe(dir string) error {
 		return fmt.Errorf("piececache: wipe: %w", err)
 	}
 	if foreign != "" {
-		return fmt.Errorf("piececache: refusing to wipe %s: it holds %q, which torrentfs did not create: %w",
-			dir, foreign, ErrNotCache)
+		return refuseWipe(dir, foreign)
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
@@ -52,7 +51,14 @@ func Wipe(dir string) error {
 			return &InUseError{Dir: dir, PID: pid}
 		}
 	}
-	if err := wipePieces(dir); err != nil {
+	seqs, foreign, err := scanPieces(dir)
+	if err != nil {
+		return fmt.Errorf("piececache: wipe: %w", err)
+	}
+	if foreign != "" {
+		return refuseWipe(dir, foreign)
+	}
+	if err := wipePieces(dir, seqs); err != nil {
 		return fmt.Errorf("piececache: wipe: %w", err)
 	}
 	for _, d := range []string{idx, dir} { // under the lock, listed again
@@ -86,8 +92,15 @@ func removeBadgerFiles(dir string) error {
 	return nil
 }
 
+func refuseWipe(dir, foreign string) error {
+	return fmt.Errorf("piececache: refusing to wipe %s: it holds %q, which torrentfs did not create: %w",
+		dir, foreign, ErrNotCache)
+}
+
 // foreignFile returns the path, relative to dir, of an entry a Cache would
-// not have created, or "" if there is none.
+// not have created, or "" if there is none. It does not look inside
+// piecesDir, which can hold many thousands of files: the caller, holding
+// the directory's lock, walks it once with scanPieces.
 func foreignFile(dir string) (string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -97,9 +110,6 @@ func foreignFile(dir string) (string, error) {
 		switch {
 		case e.Name() == ownerFile && !e.IsDir():
 		case e.Name() == piecesDir && e.IsDir():
-			if name, err := foreignPieceEntry(dir); name != "" || err != nil {
-				return name, err
-			}
 		case e.Name() == indexDir && e.IsDir():
 			files, err := os.ReadDir(filepath.Join(dir, indexDir))
 			if err != nil {
@@ -118,16 +128,12 @@ func foreignFile(dir string) (string, error) {
 	return "", nil
 }
 
-// wipePieces deletes the piece files and their directories; foreignFile
-// has made sure that they hold nothing else.
-func wipePieces(dir string) error {
-	seqs, err := pieceFiles(dir)
-	if err != nil {
-		return err
-	}
+// wipePieces deletes the piece files seqs and their directories;
+// scanPieces has made sure that they hold nothing else.
+func wipePieces(dir string, seqs map[uint64]bool) error {
 	root := filepath.Join(dir, piecesDir)
 	for seq := range seqs {
-		if err := os.Remove(filepath.Join(root, subdirOf(seq), hexPad(seq, 16))); err != nil && !os.IsNotExist(err) {
+		if err := os.Remove(pieceFilePath(dir, seq)); err != nil && !os.IsNotExist(err) {
 			return err
 		}
 	}
