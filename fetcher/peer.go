@@ -100,11 +100,12 @@ func newPeer(t *Torrent, conn net.Conn, addr netip.AddrPort, hs peerwire.Handsha
 
 func (p *peer) hasLocked(i int) bool { return p.haveAll || p.bitfield.Has(i) }
 
-// lateAfter is when a block requested from p counts as late. Guarded by
-// Torrent.mu.
-func (p *peer) lateAfter() time.Duration {
+// lateAfter is when a block requested from p counts as late: lateFactor
+// times its latency, within [minLate, maxLate]; fresh if p has sent no
+// block yet (see Torrent.freshLateAfterLocked). Guarded by Torrent.mu.
+func (p *peer) lateAfter(fresh time.Duration) time.Duration {
 	if p.latency == 0 {
-		return 4 * minLate
+		return fresh
 	}
 	return min(max(lateFactor*p.latency, minLate), maxLate)
 }

@@ -120,12 +120,6 @@ func (t *Torrent) pickLateLocked(p *peer, wl []want, now time.Time) (*pieceState
 		return nil, -1 // a duplicate from a slow peer would arrive late too
 	}
 	fresh := t.freshLateAfterLocked()
-	lateAfter := func(q *peer) time.Duration {
-		if q.latency == 0 {
-			return fresh
-		}
-		return q.lateAfter()
-	}
 	for _, w := range wl {
 		if w.deadline.After(now) {
 			break
@@ -137,7 +131,7 @@ func (t *Torrent) pickLateLocked(p *peer, wl []want, now time.Time) (*pieceState
 		if p.peerChoking && !p.allowedFast[uint32(w.piece)] {
 			continue
 		}
-		if b := ps.lateBlock(p, now, lateAfter, t.slowLocked); b >= 0 {
+		if b := ps.lateBlock(p, now, fresh, t.slowLocked); b >= 0 {
 			return ps, b
 		}
 	}

@@ -72,16 +72,17 @@ func (ps *pieceState) nextFree() int {
 }
 
 // lateBlock returns a block not yet received whose only request is not
-// from p and is late (older than lateAfter of the peer it went to), or
-// went to a peer slow reports as slow (its queue makes every block late),
-// or -1: a candidate for a duplicate request.
-func (ps *pieceState) lateBlock(p *peer, now time.Time, lateAfter func(*peer) time.Duration, slow func(*peer) bool) int {
+// from p and is late for the peer it went to (peer.lateAfter, fresh for a
+// peer with no latency yet), or went to a peer slow reports as slow (its
+// queue makes every block late), or -1: a candidate for a duplicate
+// request.
+func (ps *pieceState) lateBlock(p *peer, now time.Time, fresh time.Duration, slow func(*peer) bool) int {
 	for b := 0; b < ps.nblocks; b++ {
 		if ps.got[b] || len(ps.reqs[b]) != 1 {
 			continue
 		}
 		r := ps.reqs[b][0]
-		if r.p != p && (now.Sub(r.at) > lateAfter(r.p) || slow(r.p)) {
+		if r.p != p && (now.Sub(r.at) > r.p.lateAfter(fresh) || slow(r.p)) {
 			return b
 		}
 	}

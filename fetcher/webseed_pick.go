@@ -167,12 +167,13 @@ func (ws *webseed) helpLocked(i int, now time.Time) *webPart {
 	if t.have.Has(i) || ps == nil || ps.verifying || ws.excludedLocked(ps) {
 		return nil
 	}
+	fresh := t.freshLateAfterLocked()
 	return ws.reserveLocked(ps, now, func(b int) bool {
 		rs := ps.reqs[b]
 		if len(rs) == 0 {
 			return true
 		}
-		return len(rs) == 1 && rs[0].p != ws.p && now.Sub(rs[0].at) > max(rs[0].p.lateAfter(), webHelpAfter)
+		return len(rs) == 1 && rs[0].p != ws.p && now.Sub(rs[0].at) > max(rs[0].p.lateAfter(fresh), webHelpAfter)
 	})
 }
 
