@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 )
 
@@ -53,14 +54,10 @@ func (s *Server) lookup(ctx context.Context, target [20]byte, getPeers bool) ([]
 			return
 		}
 		known[n.Addr] = true
-		c := &candidate{node: n}
-		i := 0
-		for i < len(cands) && compareDistance(cands[i].ID, n.ID, target) <= 0 {
-			i++
-		}
-		cands = append(cands, nil)
-		copy(cands[i+1:], cands[i:])
-		cands[i] = c
+		i, _ := slices.BinarySearchFunc(cands, n.ID, func(c *candidate, id [20]byte) int {
+			return compareDistance(c.ID, id, target)
+		})
+		cands = slices.Insert(cands, i, &candidate{node: n})
 	}
 	for _, n := range start {
 		addCand(n)
@@ -108,8 +105,9 @@ func (s *Server) lookup(ctx context.Context, target [20]byte, getPeers bool) ([]
 			}
 			continue
 		}
+		// The candidate keeps the ID it was listed with, which orders
+		// cands; the table records the ID it answered with (handle).
 		res.c.answered = true
-		res.c.ID = res.r.ID // the ID it has, whatever we were told
 		res.c.token = res.r.Token
 		for _, n := range res.r.Nodes {
 			addCand(n)
