@@ -53,19 +53,17 @@ type dhtNode struct {
 // startDHT serves the DHT on UDP at the IP and port of listen (the peers'
 // TCP address; port 0 or a taken port: any port) and joins it through
 // bootstrap in the background, again whenever it loses its nodes (the
-// network may be down at first).
-func startDHT(listen string, bootstrap []string, log *slog.Logger) (*dhtNode, error) {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return nil, fmt.Errorf("--listen %q: %w", listen, err)
+// network may be down at first). It returns nil with bootstrap nil (the
+// DHT is off) or when the DHT cannot start, which it logs: peers then
+// come from trackers only.
+func startDHT(listen string, bootstrap []string, log *slog.Logger) *dhtNode {
+	if bootstrap == nil {
+		return nil
 	}
-	opts := dht.Options{Logger: log}
-	srv, err := dht.Listen(net.JoinHostPort(host, port), opts)
-	if err != nil && port != "0" {
-		srv, err = dht.Listen(net.JoinHostPort(host, "0"), opts)
-	}
+	srv, err := listenDHT(listen, log)
 	if err != nil {
-		return nil, err
+		log.Warn("DHT: cannot start; peers come from trackers only", "err", err)
+		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &dhtNode{srv: srv, cancel: cancel, done: make(chan struct{})}
@@ -84,7 +82,30 @@ func startDHT(listen string, bootstrap []string, log *slog.Logger) (*dhtNode, er
 			}
 		})
 	}()
-	return d, nil
+	return d
+}
+
+// listenDHT opens the DHT's socket: listen's address and port, or any
+// port if that one is taken.
+func listenDHT(listen string, log *slog.Logger) (*dht.Server, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", listen, err)
+	}
+	opts := dht.Options{Logger: log}
+	srv, err := dht.Listen(net.JoinHostPort(host, port), opts)
+	if err != nil && port != "0" {
+		srv, err = dht.Listen(net.JoinHostPort(host, "0"), opts)
+	}
+	return srv, err
+}
+
+// finder is the server as the fetcher takes it; nil for no DHT.
+func (d *dhtNode) finder() fetcher.PeerFinder {
+	if d == nil {
+		return nil
+	}
+	return d.srv
 }
 
 // close stops the bootstrap and the server. Close the fetcher's client,

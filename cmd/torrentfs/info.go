@@ -46,16 +46,11 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 			src.magnet.Peers = append(src.magnet.Peers, p.String())
 		}
 		log := level.logger(stderr)
-		opts := fetcher.Options{Logger: log, ListenAddr: listen, Storage: piececache.NewMemory()}
-		if nodes := dhtf.nodes(); nodes != nil {
-			if d, err := startDHT(listen, nodes, log.With("pkg", "dht")); err != nil {
-				log.Warn("DHT: cannot start; peers come from trackers only", "err", err)
-			} else {
-				defer d.close() // after the client's Close below
-				opts.DHT = d.srv
-			}
+		d := startDHT(listen, dhtf.nodes(), log.With("pkg", "dht"))
+		if d != nil {
+			defer d.close() // after the client's Close below
 		}
-		c, err = fetcher.New(opts)
+		c, err = fetcher.New(fetcher.Options{Logger: log, ListenAddr: listen, Storage: piececache.NewMemory(), DHT: d.finder()})
 		if err != nil {
 			return err
 		}

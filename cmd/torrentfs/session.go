@@ -73,16 +73,9 @@ func startSession(ctx context.Context, cfg sessionConfig, src source, dir string
 	if err != nil {
 		return nil, err
 	}
-	var finder fetcher.PeerFinder
-	if cfg.DHT != nil {
-		if s.dht, err = startDHT(cfg.Listen, cfg.DHT, cfg.Logger.With("pkg", "dht")); err != nil {
-			cfg.Logger.Warn("DHT: cannot start; peers come from trackers only", "err", err)
-		} else {
-			finder = s.dht.srv
-		}
-	}
+	s.dht = startDHT(cfg.Listen, cfg.DHT, cfg.Logger.With("pkg", "dht"))
 	s.client, err = fetcher.New(fetcher.Options{
-		DHT:             finder,
+		DHT:             s.dht.finder(),
 		Logger:          cfg.Logger.With("pkg", "fetcher"),
 		ListenAddr:      cfg.Listen,
 		Storage:         s.cache,
