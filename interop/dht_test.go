@@ -21,21 +21,8 @@ import (
 //
 // It prints "ready" once it seeds and has joined the DHT, asks for a DHT
 // announce every second, and exits when stdin closes or on SIGTERM.
-const dhtSeederPy = `
-import os, signal, sys, threading, time
-import libtorrent as lt
-
+const dhtSeederPy = pyPrelude + `
 torrent, data, ip, boot = sys.argv[1:5]
-stop = threading.Event()
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
-def watch_stdin():
-    try:
-        while os.read(0, 4096):
-            pass
-    except OSError:
-        pass
-    stop.set()
-threading.Thread(target=watch_stdin, daemon=True).start()
 
 ses = lt.session({
     "listen_interfaces": "%s:0" % ip,

@@ -145,3 +145,22 @@ func TestMissingToolSkips(t *testing.T) {
 		t.Fatal("a missing tool did not skip the test")
 	}
 }
+
+// pyPrelude begins every libtorrent script embedded in these tests: it
+// imports what they use and sets stop on SIGTERM or when stdin closes
+// (the test is over).
+const pyPrelude = `
+import os, signal, sys, threading, time
+import libtorrent as lt
+
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+def watch_stdin():
+    try:
+        while os.read(0, 4096):
+            pass
+    except OSError:
+        pass
+    stop.set()
+threading.Thread(target=watch_stdin, daemon=True).start()
+`

@@ -496,21 +496,8 @@ func TestPrivateTorrentNoPEX(t *testing.T) {
 // the extension handshake's "v" or the peer id) and a line
 // "idclient PID_HEX NAME" with libtorrent's identify_client of the peer id
 // alone. It exits when stdin closes or on SIGTERM.
-const identitySeederPy = `
-import os, signal, sys, threading, time
-import libtorrent as lt
-
+const identitySeederPy = pyPrelude + `
 torrent, data, ip = sys.argv[1:4]
-stop = threading.Event()
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
-def watch_stdin():
-    try:
-        while os.read(0, 4096):
-            pass
-    except OSError:
-        pass
-    stop.set()
-threading.Thread(target=watch_stdin, daemon=True).start()
 
 ses = lt.session({
     "listen_interfaces": "%s:0" % ip,

@@ -32,22 +32,9 @@ import (
 // connected (SOURCE is libtorrent's peer_source_flags: 4 = pex) and
 // "complete" once it has every piece. It exits when stdin closes or on
 // SIGTERM. DOWNLOAD_LIMIT (bytes/s, 0 = none) keeps it a leecher.
-const pexPeerPy = `
-import os, signal, sys, threading, time
-import libtorrent as lt
-
+const pexPeerPy = pyPrelude + `
 torrent, save, ip, limit = sys.argv[1:5]
 peers = sys.argv[5:]
-stop = threading.Event()
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
-def watch_stdin():
-    try:
-        while os.read(0, 4096):
-            pass
-    except OSError:
-        pass
-    stop.set()
-threading.Thread(target=watch_stdin, daemon=True).start()
 
 ses = lt.session({
     "listen_interfaces": "%s:0" % ip,
