@@ -47,16 +47,16 @@ func readAt(path string, src io.ReaderAt, off int64, n int) (time.Duration, erro
 // while the next chunks are read (up to 8 chunks behind), and the time
 // runs until the last byte is hashed.
 func seqRead(ctx context.Context, path string, chunk int, size int64, sum [32]byte, hashDuring bool) (time.Duration, error) {
+	var sink readSink
 	if hashDuring {
-		return seqReadHashing(ctx, path, chunk, size, sum)
-	}
-	buf := make([]byte, size+int64(chunk)) // room to see a file longer than size
-	for i := 0; i < len(buf); i += 4096 {
-		buf[i] = 1 // fault the pages in now, not while timing
+		sink = newHashingSink(chunk)
+	} else {
+		sink = newMemorySink(size+int64(chunk), chunk) // room to see a file longer than size
 	}
 	start := time.Now()
 	f, err := os.Open(path)
 	if err != nil {
+		sink.finish()
 		return 0, err
 	}
 	defer f.Close()
@@ -67,62 +67,12 @@ func seqRead(ctx context.Context, path string, chunk int, size int64, sum [32]by
 			rerr = err
 			break
 		}
-		n, err := io.ReadFull(f, buf[total:min(total+int64(chunk), int64(len(buf)))])
-		total += int64(n)
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || total == int64(len(buf)) {
+		buf := sink.next()
+		if len(buf) == 0 {
 			break
 		}
-		if err != nil {
-			rerr = fmt.Errorf("read at %d: %w", total, err)
-			break
-		}
-	}
-	d := time.Since(start)
-	if rerr != nil {
-		return 0, rerr
-	}
-	if total != size {
-		return 0, fmt.Errorf("read %d bytes, want %d", total, size)
-	}
-	if got := sha256.Sum256(buf[:total]); got != sum {
-		return 0, fmt.Errorf("SHA-256 of the %d bytes read differs from the source's", total)
-	}
-	return d, nil
-}
-
-// seqReadHashing is seqRead with the SHA-256 computed while reading.
-func seqReadHashing(ctx context.Context, path string, chunk int, size int64, sum [32]byte) (time.Duration, error) {
-	start := time.Now()
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	const depth = 8
-	free := make(chan []byte, depth)
-	full := make(chan []byte, depth)
-	for range depth {
-		free <- make([]byte, chunk)
-	}
-	sumc := make(chan []byte, 1)
-	go func() {
-		h := sha256.New()
-		for b := range full {
-			h.Write(b)
-			free <- b[:cap(b)]
-		}
-		sumc <- h.Sum(nil)
-	}()
-	var total int64
-	var rerr error
-	for {
-		if err := ctx.Err(); err != nil {
-			rerr = err
-			break
-		}
-		buf := <-free
 		n, err := io.ReadFull(f, buf)
-		full <- buf[:n]
+		sink.filled(buf[:n])
 		total += int64(n)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			break
@@ -132,8 +82,7 @@ func seqReadHashing(ctx context.Context, path string, chunk int, size int64, sum
 			break
 		}
 	}
-	close(full)
-	got := <-sumc
+	sink.finish()
 	d := time.Since(start)
 	if rerr != nil {
 		return 0, rerr
@@ -141,11 +90,73 @@ func seqReadHashing(ctx context.Context, path string, chunk int, size int64, sum
 	if total != size {
 		return 0, fmt.Errorf("read %d bytes, want %d", total, size)
 	}
-	if !bytes.Equal(got, sum[:]) {
+	if sink.sum() != sum {
 		return 0, fmt.Errorf("SHA-256 of the %d bytes read differs from the source's", total)
 	}
 	return d, nil
 }
+
+// readSink is where seqRead's bytes go. next gives the buffer for the next
+// read (empty: no room left), filled takes what a read put in it, finish
+// ends the reading (inside the timed span), and sum is the SHA-256 of
+// every byte filled (after it).
+type readSink interface {
+	next() []byte
+	filled(b []byte)
+	finish()
+	sum() [32]byte
+}
+
+// memorySink keeps every byte in one buffer, hashed only by sum.
+type memorySink struct {
+	buf   []byte
+	n     int // bytes filled
+	chunk int
+}
+
+func newMemorySink(size int64, chunk int) *memorySink {
+	buf := make([]byte, size)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1 // fault the pages in now, not while timing
+	}
+	return &memorySink{buf: buf, chunk: chunk}
+}
+
+func (m *memorySink) next() []byte    { return m.buf[m.n:min(m.n+m.chunk, len(m.buf))] }
+func (m *memorySink) filled(b []byte) { m.n += len(b) }
+func (m *memorySink) finish()         {}
+func (m *memorySink) sum() [32]byte   { return sha256.Sum256(m.buf[:m.n]) }
+
+// hashingSink hashes on its own goroutine, up to hashDepth chunks behind
+// the reads; finish waits for it.
+type hashingSink struct {
+	free, full chan []byte
+	sumc       chan [32]byte
+	got        [32]byte
+}
+
+const hashDepth = 8
+
+func newHashingSink(chunk int) *hashingSink {
+	h := &hashingSink{free: make(chan []byte, hashDepth), full: make(chan []byte, hashDepth), sumc: make(chan [32]byte, 1)}
+	for range hashDepth {
+		h.free <- make([]byte, chunk)
+	}
+	go func() {
+		sha := sha256.New()
+		for b := range h.full {
+			sha.Write(b)
+			h.free <- b[:cap(b)]
+		}
+		h.sumc <- [32]byte(sha.Sum(nil))
+	}()
+	return h
+}
+
+func (h *hashingSink) next() []byte    { return <-h.free }
+func (h *hashingSink) filled(b []byte) { h.full <- b }
+func (h *hashingSink) finish()         { close(h.full); h.got = <-h.sumc }
+func (h *hashingSink) sum() [32]byte   { return h.got }
 
 // playerResult is what a paced reader saw.
 type playerResult struct {
