@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -58,12 +59,14 @@ func fileBytes(n int) int64 {
 // subdirOf is the directory name for sequence number seq.
 func subdirOf(seq uint64) string { return hexPad(seq/seqsPerDir, 6) }
 
+// hexPad is v in lower-case hex, zero-padded to width digits (more if v
+// needs them). It runs for every ReadAt: one string, not one per digit.
 func hexPad(v uint64, width int) string {
 	s := strconv.FormatUint(v, 16)
-	for len(s) < width {
-		s = "0" + s
+	if len(s) >= width {
+		return s
 	}
-	return s
+	return strings.Repeat("0", width-len(s)) + s
 }
 
 // piecePath is the file of sequence number seq.

@@ -171,3 +171,17 @@ func TestFormatOneRefused(t *testing.T) {
 	mustPut(t, c, hash(1), 0, []byte("new"))
 	c.Close()
 }
+
+// TestHexPad: piece file and directory names are fixed-width hex, longer
+// only when the number needs it.
+func TestHexPad(t *testing.T) {
+	for _, c := range []struct {
+		v    uint64
+		w    int
+		want string
+	}{{0, 6, "000000"}, {1, 16, "0000000000000001"}, {0xabcdef, 6, "abcdef"}, {0x1abcdef, 6, "1abcdef"}} {
+		if got := hexPad(c.v, c.w); got != c.want {
+			t.Errorf("hexPad(%x, %d) = %q, want %q", c.v, c.w, got, c.want)
+		}
+	}
+}
